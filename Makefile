@@ -1,0 +1,43 @@
+# Two front doors: `make demo` and `make test`. Both work on a fresh Debian 12 clone as root
+# with nothing but Python installed: they create .venv and install what they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Debian packages the lab of real hosts needs (see ../shared/LAB-NOTES.md).
+LAB_PACKAGES := debootstrap systemd-container netcat-openbsd iproute2 apt-cacher-ng openssh-client
+
+.PHONY: demo test lint unit bench system-deps clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+# Installs only what is missing, so a warm machine pays nothing.
+system-deps:
+	@if ! dpkg -s $(LAB_PACKAGES) >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "system-deps: need root to apt-get install $(LAB_PACKAGES)" >&2; exit 2; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(LAB_PACKAGES) >/dev/null; \
+	fi
+
+demo: $(BIN)/.installed
+	$(BIN)/rigshift validate inventories/example-farm
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check src stacks tests bench
+	$(BIN)/ruff format --check src stacks tests bench
+	$(BIN)/mypy src
+
+unit: $(BIN)/.installed
+	$(BIN)/pytest tests/unit
+
+test: $(BIN)/.installed system-deps lint
+	$(BIN)/pytest tests
+
+bench: $(BIN)/.installed
+	$(BIN)/python bench/plan_scale.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,41 @@
+"""The `rigshift` command: parse, call the library, print, exit.
+
+Exit codes: 0 success, 1 a run or check that failed, 2 bad input (never with a traceback).
+Each area of the tool adds its commands from its own module below.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from rigshift import __version__
+from rigshift.cli import site
+from rigshift.errors import UserError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="rigshift")
+def cli() -> None:
+    """Turn a former crypto-mining site into a GPU cloud, as code."""
+
+
+for command in (*site.COMMANDS,):
+    cli.add_command(command)
+
+
+def main() -> None:
+    """Console entry point: user mistakes become a message on stderr and exit 2."""
+    try:
+        code = cli.main(standalone_mode=False)
+    except UserError as exc:
+        click.echo(f"error: {exc.render()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

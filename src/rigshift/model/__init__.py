@@ -1,0 +1,19 @@
+"""The site model: typed, validated, with errors that name the file and field."""
+
+from rigshift.model.errors import Problem, SiteError, field_path
+from rigshift.model.load import SITE_FILE, load_site, parse_site, site_file
+from rigshift.model.schema import GpuEntry, Rig, SiteModel, Tenant
+
+__all__ = [
+    "SITE_FILE",
+    "GpuEntry",
+    "Problem",
+    "Rig",
+    "SiteError",
+    "SiteModel",
+    "Tenant",
+    "field_path",
+    "load_site",
+    "parse_site",
+    "site_file",
+]

@@ -1,0 +1,143 @@
+"""Load a site file into a SiteModel, turning every kind of bad input into a SiteError."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from rigshift.model.checks import cross_field_problems
+from rigshift.model.errors import Problem, SiteError
+from rigshift.model.schema import SiteModel
+
+SITE_FILE = "site.yaml"
+
+# libyaml's parser is several times faster than the pure-Python one; a 10,000-rig file
+# spends most of its load time here, so fall back only where libyaml is missing.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def site_file(path: Path | str) -> Path:
+    """Accept either `inventories/<site>` or `inventories/<site>/site.yaml`."""
+    path = Path(path)
+    return path / SITE_FILE if path.is_dir() else path
+
+
+def load_site(path: Path | str) -> SiteModel:
+    """Read, validate and cross-check a site file. Raises SiteError naming every problem."""
+    file = site_file(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SiteError(
+            file, [Problem((), "no such file", f"create it, or pass inventories/<site>/{SITE_FILE}")]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SiteError(file, [Problem((), f"cannot read the file: {exc}")]) from None
+    return parse_site(text, file)
+
+
+def parse_site(text: str, file: Path | str | None = None) -> SiteModel:
+    """Validate site YAML given as text; `file` is only used to name it in errors."""
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SiteError(
+            file, [Problem((), f"not valid YAML: {problem}", "fix the YAML syntax", line)]
+        ) from None
+    if not isinstance(data, dict):
+        raise SiteError(
+            file, [Problem((), "expected a mapping with 'site', 'network', ... 'fleet' at the top")]
+        )
+    try:
+        site = SiteModel.model_validate(data)
+    except ValidationError as exc:
+        problems = [_from_pydantic(err) for err in exc.errors(include_url=False)]
+        raise SiteError(file, _with_lines(text, problems)) from None
+    problems = cross_field_problems(site)
+    if problems:
+        raise SiteError(file, _with_lines(text, problems))
+    return site
+
+
+def _from_pydantic(err: Any) -> Problem:
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        known = _fields_at(loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"known keys here: {', '.join(known)}"
+        return Problem(loc, "unknown key", hint)
+    if kind == "missing":
+        return Problem(loc, "required field is missing", "add it")
+    value = err.get("input")
+    shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
+    return Problem(loc, f"{err['msg']}{shown}")
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the model accepts at a location, for 'did you mean' hints."""
+    current: Any = SiteModel
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(part, int):
+            args = typing.get_args(current)
+            current = args[0] if args else None
+        elif isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            current = field.annotation if field else None
+        else:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """`Rig | None` -> `Rig`, so a hint can see through optional fields."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return options[0] if len(options) == 1 else annotation
+    return annotation
+
+
+def _with_lines(text: str, problems: list[Problem]) -> list[Problem]:
+    """Attach line numbers. Only runs on the error path, so a good file never pays for it."""
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return problems
+    return [
+        Problem(p.loc, p.message, p.hint, _line_of(root, p.loc)) if p.line is None else p
+        for p in problems
+    ]
+
+
+def _line_of(node: Any, loc: tuple[str | int, ...]) -> int | None:
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == part:
+                    line = key.start_mark.line + 1
+                    node = value
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return line
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line

@@ -1,0 +1,333 @@
+"""The site model: the typed form of `inventories/<site>/site.yaml`.
+
+Every other part of rigshift (plan, render, playbooks through rendered vars, Pulumi stacks)
+reads this model and nothing else. Unknown keys are rejected everywhere so that a typo never
+silently falls back to a default. Defaults are documented in each field's description, which
+also feeds the JSON Schema that `rigshift schema` exports for editors.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Redundancy = Literal["N", "N+1", "2N"]
+Name = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
+        description="Lower-case DNS label: letters, digits and '-', at most 63 characters.",
+    ),
+]
+
+
+class Strict(BaseModel):
+    """Base for every section: unknown keys are errors, values are not coerced silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- site --------------------------------------------------------------------------------------
+
+
+class Power(Strict):
+    capacity_kw: float = Field(gt=0, description="Contracted power available to IT load, in kW.")
+    price_per_kwh: float = Field(ge=0, description="Price of one kWh, in the economics currency.")
+    redundancy: Redundancy = Field("N", description="Redundancy of the power path today.")
+
+
+class Cooling(Strict):
+    kind: Literal["air", "evaporative", "liquid", "immersion", "hybrid"] = Field(
+        description="How heat leaves the site."
+    )
+    capacity_kw: float = Field(gt=0, description="Heat the cooling plant removes, in kW.")
+    redundancy: Redundancy = Field("N", description="Redundancy of the cooling plant today.")
+
+
+class Site(Strict):
+    name: Name
+    location: str = Field(description="Free text: town, region, country.")
+    power: Power
+    cooling: Cooling
+    target_tier: int = Field(
+        ge=1, le=4, description="Uptime Institute tier the converted site aims for (1-4)."
+    )
+
+
+# --- network -----------------------------------------------------------------------------------
+
+
+class Uplink(Strict):
+    name: str
+    speed_gbps: float = Field(gt=0)
+    provider: str = ""
+
+
+class BgpPeer(Strict):
+    address: ipaddress.IPv4Address
+    asn: int = Field(ge=1, le=4294967295, description="The peer's AS number.")
+    local_asn: int = Field(ge=1, le=4294967295, description="The cluster's AS number.")
+
+
+class Network(Strict):
+    management_cidr: ipaddress.IPv4Network = Field(
+        description="Where every rig's `address` lives; Ansible and the Kubernetes API use it."
+    )
+    storage_cidr: ipaddress.IPv4Network | None = Field(
+        None, description="Storage replication network; default: share the management network."
+    )
+    tenant_cidr: ipaddress.IPv4Network | None = Field(
+        None, description="Tenant workload network; default: share the management network."
+    )
+    gateway: ipaddress.IPv4Address | None = Field(
+        None, description="Default gateway on the management network; default: none rendered."
+    )
+    dns: list[ipaddress.IPv4Address] = Field(default_factory=list)
+    load_balancer_pool: list[str] = Field(
+        min_length=1,
+        description="Addresses MetalLB hands to Services: CIDRs or 'first-last' ranges.",
+    )
+    mtu: int = Field(1500, ge=1280, le=9216, description="MTU of the cluster networks.")
+    uplinks: list[Uplink] = Field(default_factory=list)
+    bgp_peers: list[BgpPeer] = Field(
+        default_factory=list, description="When given, MetalLB announces by BGP instead of L2."
+    )
+
+    @field_validator("load_balancer_pool")
+    @classmethod
+    def _pool_entries_parse(cls, pool: list[str]) -> list[str]:
+        for entry in pool:
+            parse_pool_entry(entry)
+        return pool
+
+
+def parse_pool_entry(entry: str) -> tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]:
+    """Return the first and last address of a pool entry ('10.0.0.0/28' or '10.0.0.5-10.0.0.9')."""
+    try:
+        if "-" in entry:
+            first_text, last_text = (part.strip() for part in entry.split("-", 1))
+            first, last = ipaddress.IPv4Address(first_text), ipaddress.IPv4Address(last_text)
+        else:
+            net = ipaddress.IPv4Network(entry.strip(), strict=True)
+            first, last = net.network_address, net.broadcast_address
+    except ValueError as exc:
+        raise ValueError(f"{entry!r} is neither a CIDR nor a 'first-last' range ({exc})") from exc
+    if last < first:
+        raise ValueError(f"{entry!r} ends before it starts")
+    return first, last
+
+
+# --- kubernetes, storage, gpu, tenants, admins ---------------------------------------------------
+
+
+class Airgap(Strict):
+    enabled: bool = Field(False, description="Install from local artifacts instead of downloads.")
+    artifacts_dir: str = Field(
+        "/opt/rigshift/artifacts",
+        description="Directory on the control machine holding the distribution's tarballs.",
+    )
+
+
+class Kubernetes(Strict):
+    distribution: Literal["rke2", "k3s"] = Field("rke2", description="Default: rke2.")
+    version: str = Field(
+        pattern=r"^v1\.\d+\.\d+(\+(rke2|k3s)r\d+)?$",
+        description="Release to install, e.g. 'v1.31.4+rke2r1'.",
+    )
+    control_plane: list[str] = Field(
+        min_length=1, description="Rig names that run the servers (odd count: etcd quorum)."
+    )
+    api_vip: ipaddress.IPv4Address | None = Field(
+        None, description="Virtual IP of the API server; added to the TLS SANs."
+    )
+    airgap: Airgap = Field(default_factory=lambda: Airgap())
+
+    @property
+    def minor(self) -> str:
+        """'1.31' from 'v1.31.4+rke2r1': the schema version of the Kubernetes API."""
+        return ".".join(self.version.lstrip("v").split("+")[0].split(".")[:2])
+
+
+class Storage(Strict):
+    backend: Literal["longhorn", "rook-ceph", "local-path"] = Field(
+        "longhorn", description="Longhorn for small sites, Rook-Ceph at scale, local-path for labs."
+    )
+    replicas: int | None = Field(
+        None, ge=1, le=5, description="Volume replicas; default: derived from the node count."
+    )
+
+
+class Gpu(Strict):
+    sharing: Literal["none", "time-slicing"] = Field(
+        "none", description="How GPUs are shared between pods."
+    )
+    time_slicing_replicas: dict[Literal["train", "infer", "legacy"], int] = Field(
+        default_factory=lambda: {"train": 1, "infer": 2, "legacy": 4},
+        description="Pods per physical GPU, by class, when sharing is time-slicing.",
+    )
+    driver: Literal["host", "container"] = Field(
+        "host",
+        description="'host': the gpu phase installs the driver; 'container': the GPU operator does.",
+    )
+
+
+class Tenant(Strict):
+    name: Name
+    gpu_quota: int = Field(ge=0, description="Most GPUs the tenant's pods may request at once.")
+    cpu_quota: str = Field("32", description="Kubernetes quantity of CPU, e.g. '32' or '8000m'.")
+    memory_quota: str = Field("128Gi", description="Kubernetes quantity of memory, e.g. '128Gi'.")
+    group: str = Field("", description="Identity-provider group bound to the tenant's admin role.")
+
+    @property
+    def admin_group(self) -> str:
+        return self.group or f"{self.name}-admins"
+
+
+class Admin(Strict):
+    name: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")]
+    ssh_keys: list[str] = Field(min_length=1, description="OpenSSH public keys.")
+
+    @field_validator("ssh_keys")
+    @classmethod
+    def _keys_look_public(cls, keys: list[str]) -> list[str]:
+        for key in keys:
+            if not key.startswith(("ssh-", "ecdsa-", "sk-")) or "PRIVATE KEY" in key:
+                raise ValueError("expected an OpenSSH public key ('ssh-ed25519 AAAA... comment')")
+        return keys
+
+
+# --- plan knobs ----------------------------------------------------------------------------------
+
+
+class Thresholds(Strict):
+    """Where the assessment draws its lines; the defaults follow public CUDA / PyTorch support."""
+
+    train_min_vram_gb: float = Field(24, description="Least VRAM for the train class.")
+    infer_min_vram_gb: float = Field(10, description="Least VRAM for the infer class.")
+    min_compute_capability: float = Field(
+        7.5, description="Least NVIDIA compute capability that current CUDA 13 / PyTorch run on."
+    )
+    legacy_min_compute_capability: float = Field(
+        6.0, description="Least compute capability kept on the legacy (R580 / CUDA 12) branch."
+    )
+    legacy_min_vram_gb: float = Field(8, description="Least VRAM kept in the legacy class.")
+    rack_kw: float = Field(15, gt=0, description="IT load one rack takes, for the rack count.")
+    gpus_per_server: int = Field(8, ge=1, description="GPU slots in the server chassis to buy.")
+    server_ram_per_vram: float = Field(
+        2.0, gt=0, description="Server RAM to buy per GB of GPU memory it hosts."
+    )
+
+
+class Plan(Strict):
+    thresholds: Thresholds = Field(default_factory=lambda: Thresholds())
+
+
+# --- economics -------------------------------------------------------------------------------------
+
+
+class Economics(Strict):
+    currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+    server_chassis: float = Field(ge=0, description="One GPU server chassis without GPUs.")
+    ram_per_gb: float = Field(ge=0)
+    nvme_per_tb: float = Field(ge=0)
+    nvme_tb_per_server: float = Field(4, ge=0)
+    nic: float = Field(ge=0, description="One 25 GbE (or faster) NIC.")
+    switch_port: float = Field(ge=0)
+    revenue_per_gpu_hour: dict[Literal["train", "infer", "legacy"], float] = Field(
+        default_factory=dict, description="Expected revenue per rented GPU-hour by class."
+    )
+    utilisation: float = Field(0.6, gt=0, le=1, description="Share of hours a GPU is rented.")
+
+
+# --- fleet -------------------------------------------------------------------------------------------
+
+
+class Link(Strict):
+    gen: int = Field(ge=1, le=6, description="PCIe generation (1 = 2.5 GT/s ... 5 = 32 GT/s).")
+    width: Literal[1, 2, 4, 8, 16] = Field(description="Lanes.")
+
+
+class GpuEntry(Strict):
+    model: str = Field(description="Catalogue name or alias, e.g. 'RTX 3090'.")
+    count: int = Field(1, ge=1, description="Identical cards this entry stands for.")
+    link: Link | None = Field(
+        None,
+        description="PCIe link the card gets in this rig at most (max link, not the idle current).",
+    )
+    link_current: Link | None = Field(None, description="Link seen at survey time (idle: Gen1).")
+    uuid: str | None = None
+    serial: str | None = None
+    bus_id: str | None = None
+    vram_gb: float | None = Field(None, gt=0, description="VRAM seen; default: the catalogue's.")
+
+
+class Disk(Strict):
+    name: str = Field(description="Kernel name or by-id path, e.g. 'sda' or 'nvme0n1'.")
+    size_gb: float = Field(gt=0)
+    kind: Literal["usb", "sd", "hdd", "ssd", "nvme"]
+    role: Literal["os", "data", "none"] = Field(
+        "none", description="'os' holds /; only 'data' disks are ever prepared for storage."
+    )
+    model: str = ""
+
+
+class Nic(Strict):
+    name: str
+    speed_gbps: float = Field(gt=0)
+    mac: str | None = Field(None, pattern=r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
+
+
+class Rig(Strict):
+    name: Name
+    address: ipaddress.IPv4Address = Field(description="Management address Ansible reaches.")
+    board: str = ""
+    cpu: str = ""
+    cpu_cores: int = Field(2, ge=1)
+    ram_gb: float = Field(gt=0)
+    disks: list[Disk] = Field(default_factory=list)
+    nics: list[Nic] = Field(default_factory=list)
+    psu_w: int | None = Field(None, gt=0, description="Hand-written: total PSU watts.")
+    mining_os: Literal["hiveos", "raveos", "simplemining", "nicehash", "none", "unknown"] = "unknown"
+    gpus: list[GpuEntry] = Field(default_factory=list)
+    notes: str = ""
+
+    @property
+    def gpu_count(self) -> int:
+        return sum(entry.count for entry in self.gpus)
+
+
+class Fleet(Strict):
+    rigs: list[Rig] = Field(min_length=1)
+
+
+# --- the whole file ------------------------------------------------------------------------------------
+
+
+class SiteModel(Strict):
+    """One site: everything rigshift knows about it comes from here."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="rigshift site file",
+        json_schema_extra={"$comment": "inventories/<site>/site.yaml"},
+    )
+
+    site: Site
+    network: Network
+    kubernetes: Kubernetes
+    storage: Storage = Field(default_factory=lambda: Storage())
+    gpu: Gpu = Field(default_factory=lambda: Gpu())
+    tenants: list[Tenant] = Field(default_factory=list)
+    admins: list[Admin] = Field(default_factory=list)
+    plan: Plan = Field(default_factory=lambda: Plan())
+    economics: Economics | None = None
+    fleet: Fleet
+
+    def rig(self, name: str) -> Rig:
+        for rig in self.fleet.rigs:
+            if rig.name == name:
+                return rig
+        raise KeyError(name)
