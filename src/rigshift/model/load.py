@@ -35,7 +35,8 @@ def load_site(path: Path | str) -> SiteModel:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SiteError(
-            file, [Problem((), "no such file", f"create it, or pass inventories/<site>/{SITE_FILE}")]
+            file,
+            [Problem((), "no such file", f"create it, or pass inventories/<site>/{SITE_FILE}")],
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SiteError(file, [Problem((), f"cannot read the file: {exc}")]) from None

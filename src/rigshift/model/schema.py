@@ -29,7 +29,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-# --- site --------------------------------------------------------------------------------------
+# --- site ----------------------------------------------------------------------------------------
 
 
 class Power(Strict):
@@ -56,7 +56,7 @@ class Site(Strict):
     )
 
 
-# --- network -----------------------------------------------------------------------------------
+# --- network -------------------------------------------------------------------------------------
 
 
 class Uplink(Strict):
@@ -159,17 +159,22 @@ class Storage(Strict):
     )
 
 
+GpuClassName = Literal["train", "infer", "legacy"]
+DEFAULT_TIME_SLICING: dict[GpuClassName, int] = {"train": 1, "infer": 2, "legacy": 4}
+
+
 class Gpu(Strict):
     sharing: Literal["none", "time-slicing"] = Field(
         "none", description="How GPUs are shared between pods."
     )
-    time_slicing_replicas: dict[Literal["train", "infer", "legacy"], int] = Field(
-        default_factory=lambda: {"train": 1, "infer": 2, "legacy": 4},
+    time_slicing_replicas: dict[GpuClassName, int] = Field(
+        default_factory=lambda: dict(DEFAULT_TIME_SLICING),
         description="Pods per physical GPU, by class, when sharing is time-slicing.",
     )
     driver: Literal["host", "container"] = Field(
         "host",
-        description="'host': the gpu phase installs the driver; 'container': the GPU operator does.",
+        description="'host': the gpu phase installs the driver; "
+        "'container': the GPU operator does.",
     )
 
 
@@ -224,7 +229,7 @@ class Plan(Strict):
     thresholds: Thresholds = Field(default_factory=lambda: Thresholds())
 
 
-# --- economics -------------------------------------------------------------------------------------
+# --- economics -----------------------------------------------------------------------------------
 
 
 class Economics(Strict):
@@ -235,13 +240,13 @@ class Economics(Strict):
     nvme_tb_per_server: float = Field(4, ge=0)
     nic: float = Field(ge=0, description="One 25 GbE (or faster) NIC.")
     switch_port: float = Field(ge=0)
-    revenue_per_gpu_hour: dict[Literal["train", "infer", "legacy"], float] = Field(
+    revenue_per_gpu_hour: dict[GpuClassName, float] = Field(
         default_factory=dict, description="Expected revenue per rented GPU-hour by class."
     )
     utilisation: float = Field(0.6, gt=0, le=1, description="Share of hours a GPU is rented.")
 
 
-# --- fleet -------------------------------------------------------------------------------------------
+# --- fleet ---------------------------------------------------------------------------------------
 
 
 class Link(Strict):
@@ -289,7 +294,9 @@ class Rig(Strict):
     disks: list[Disk] = Field(default_factory=list)
     nics: list[Nic] = Field(default_factory=list)
     psu_w: int | None = Field(None, gt=0, description="Hand-written: total PSU watts.")
-    mining_os: Literal["hiveos", "raveos", "simplemining", "nicehash", "none", "unknown"] = "unknown"
+    mining_os: Literal["hiveos", "raveos", "simplemining", "nicehash", "none", "unknown"] = Field(
+        "unknown", description="Mining OS found on the rig ('none': a plain OS)."
+    )
     gpus: list[GpuEntry] = Field(default_factory=list)
     notes: str = ""
 
@@ -302,7 +309,7 @@ class Fleet(Strict):
     rigs: list[Rig] = Field(min_length=1)
 
 
-# --- the whole file ------------------------------------------------------------------------------------
+# --- the whole file ------------------------------------------------------------------------------
 
 
 class SiteModel(Strict):
