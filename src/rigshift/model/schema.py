@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Redundancy = Literal["N", "N+1", "2N"]
 Name = Annotated[
@@ -71,6 +71,35 @@ class BgpPeer(Strict):
     local_asn: int = Field(ge=1, le=4294967295, description="The cluster's AS number.")
 
 
+class Bond(Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9._-]{0,14}$", description="Kernel name, e.g. 'bond0'.")
+    members: list[str] = Field(min_length=1, description="NICs the bond aggregates.")
+    mode: Literal["802.3ad", "active-backup", "balance-alb", "balance-tlb", "balance-xor"] = Field(
+        "802.3ad", description="Bonding mode; default: 802.3ad (LACP, needs switch support)."
+    )
+
+
+class Vlan(Strict):
+    name: str = Field(
+        pattern=r"^[a-z][a-z0-9._-]{0,14}$", description="Kernel name, e.g. 'vlan20'."
+    )
+    id: int = Field(ge=1, le=4094, description="802.1Q VLAN id.")
+    link: str = Field(description="NIC or bond that carries the tagged frames.")
+
+
+class NetworkLayout(Strict):
+    """Which link carries which network on every rig (rigs of one site are cabled alike)."""
+
+    storage: str | None = Field(
+        None, description="NIC, bond or VLAN for storage_cidr; default: none (shares management)."
+    )
+    tenant: str | None = Field(
+        None, description="NIC, bond or VLAN for tenant_cidr; default: none (shares management)."
+    )
+    bonds: list[Bond] = Field(default_factory=list)
+    vlans: list[Vlan] = Field(default_factory=list)
+
+
 class Network(Strict):
     management_cidr: ipaddress.IPv4Network = Field(
         description="Where every rig's `address` lives; Ansible and the Kubernetes API use it."
@@ -94,6 +123,18 @@ class Network(Strict):
     bgp_peers: list[BgpPeer] = Field(
         default_factory=list, description="When given, MetalLB announces by BGP instead of L2."
     )
+    layout: NetworkLayout = Field(
+        default_factory=lambda: NetworkLayout(),
+        description="Links for the storage and tenant networks; default: all on management.",
+    )
+
+    @model_validator(mode="after")
+    def _layout_networks_exist(self) -> Network:
+        # A link for a network needs the network's addresses, or the rendered config has none.
+        for role in ("storage", "tenant"):
+            if getattr(self.layout, role) and getattr(self, f"{role}_cidr") is None:
+                raise ValueError(f"layout.{role} is set but {role}_cidr is not: add {role}_cidr")
+        return self
 
     @field_validator("load_balancer_pool")
     @classmethod
