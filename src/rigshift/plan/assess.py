@@ -16,6 +16,16 @@ MIN_HOST_CPU_CORES = 4
 MIN_HOST_NIC_GBPS = 10
 LOW_END_CPU_MARKERS = ("celeron", "pentium", "atom", "sempron", "athlon")
 
+# Each blocker has a stable kind (for counting across a fleet and for machine output) and a
+# label that names it without the rig's own numbers.
+BLOCKER_LABELS: dict[str, str] = {
+    "riser": f"PCIe risers narrower than x{MIN_HOST_LINK_WIDTH}",
+    "cpu": "mining-class CPU",
+    "ram": "RAM below the kept GPUs' VRAM",
+    "nvme": "no NVMe disk",
+    "nic": f"network slower than {MIN_HOST_NIC_GBPS} GbE",
+}
+
 
 @dataclass(frozen=True)
 class GpuAssessment:
@@ -40,6 +50,8 @@ class RigAssessment:
     name: str
     gpus: tuple[GpuAssessment, ...]
     blockers: tuple[str, ...]
+    blocker_kinds: tuple[str, ...] = ()
+    """Keys of BLOCKER_LABELS, one per entry of `blockers`, in the same order."""
 
     @property
     def kept_gpus(self) -> int:
@@ -112,29 +124,39 @@ def assess(site: SiteModel, catalog: Catalog | None = None) -> Assessment:
             rig_gpus.append(item)
             by_class[verdict.klass] += entry.count
         gpus.extend(rig_gpus)
-        rigs.append(RigAssessment(rig.name, tuple(rig_gpus), _blockers(rig, rig_gpus)))
+        found = _blockers(rig, rig_gpus)
+        rigs.append(
+            RigAssessment(
+                rig.name,
+                tuple(rig_gpus),
+                tuple(text for _, text in found),
+                tuple(kind for kind, _ in found),
+            )
+        )
     return Assessment(tuple(gpus), tuple(rigs), by_class)
 
 
-def _blockers(rig: Rig, gpus: list[GpuAssessment]) -> tuple[str, ...]:
-    """Why a rig cannot host AI work as it stands (empty: it can)."""
+def _blockers(rig: Rig, gpus: list[GpuAssessment]) -> list[tuple[str, str]]:
+    """Why a rig cannot host AI work as it stands, as (kind, text) pairs (empty: it can)."""
     kept = [(g, rig.gpus[g.index]) for g in gpus if g.kept]
     if not kept:
-        return ()
+        return []
     out = []
     narrow = [e.link.width for _, e in kept if e.link and e.link.width < MIN_HOST_LINK_WIDTH]
     if narrow:
         widest = max(narrow)
-        out.append(f"GPUs on PCIe x{widest} risers or narrower (need x{MIN_HOST_LINK_WIDTH}+)")
+        out.append(
+            ("riser", f"GPUs on PCIe x{widest} risers or narrower (need x{MIN_HOST_LINK_WIDTH}+)")
+        )
     cpu = rig.cpu.lower()
     if rig.cpu_cores < MIN_HOST_CPU_CORES or any(m in cpu for m in LOW_END_CPU_MARKERS):
-        out.append(f"mining-class CPU ({rig.cpu or 'unknown'}, {rig.cpu_cores} cores)")
+        out.append(("cpu", f"mining-class CPU ({rig.cpu or 'unknown'}, {rig.cpu_cores} cores)"))
     vram = sum((entry.vram_gb or g.spec.vram_gb) * g.count for g, entry in kept)
     if rig.ram_gb < vram:
-        out.append(f"{rig.ram_gb:g} GB RAM is less than the kept GPUs' {vram:g} GB VRAM")
+        out.append(("ram", f"{rig.ram_gb:g} GB RAM is less than the kept GPUs' {vram:g} GB VRAM"))
     if not any(d.kind == "nvme" for d in rig.disks):
-        out.append("no NVMe disk for datasets and checkpoints")
+        out.append(("nvme", "no NVMe disk for datasets and checkpoints"))
     fastest = max((n.speed_gbps for n in rig.nics), default=0)
     if fastest < MIN_HOST_NIC_GBPS:
-        out.append(f"{fastest:g} GbE at most (need {MIN_HOST_NIC_GBPS} GbE+)")
-    return tuple(out)
+        out.append(("nic", f"{fastest:g} GbE at most (need {MIN_HOST_NIC_GBPS} GbE+)"))
+    return out

@@ -30,7 +30,7 @@ def classify(spec: GpuSpec, t: Thresholds) -> Verdict:
     if spec.vendor == "AMD":
         return Verdict(
             "retire",
-            f"{spec.gfx}: no official ROCm support on Linux ({spec.rocm}); "
+            f"{spec.gfx}: no official ROCm support on Linux (ROCm status: {spec.rocm}); "
             "tenants expect CUDA or a supported ROCm target",
         )
     if spec.pcie_link_fused:
