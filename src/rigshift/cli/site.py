@@ -7,7 +7,8 @@ import json
 import click
 
 from rigshift.catalog import default_catalog
-from rigshift.model import SiteModel, load_site, site_file
+from rigshift.model import SiteModel, site_file
+from rigshift.site import load_checked
 
 SITE = click.argument("site", type=click.Path(path_type=str))
 
@@ -16,7 +17,7 @@ SITE = click.argument("site", type=click.Path(path_type=str))
 @SITE
 def validate(site: str) -> None:
     """Check a site file against every rule of the model."""
-    model = load_site(site)
+    model, _ = load_checked(site)
     gpus = sum(rig.gpu_count for rig in model.fleet.rigs)
     click.echo(f"{site_file(site)}: ok ({len(model.fleet.rigs)} rigs, {gpus} GPUs)")
 

@@ -1,0 +1,141 @@
+"""The Ansible inventory: `generated/hosts.yml` and `generated/group_vars/<group>/<topic>.yml`.
+
+Playbook roles learn about a site only through these files: host facts as `rigshift_*` host
+variables, site-wide values through the group_vars templates under `templates/group_vars/`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rigshift import paths
+from rigshift.model.schema import GpuEntry, Rig, SiteModel
+from rigshift.plan import Assessment, RigAssessment
+from rigshift.render.engine import render_template
+
+GENERATED = "generated"
+HOSTS_TEMPLATE = "hosts.yml.j2"
+GROUP_VARS = "group_vars"
+
+# Groups in the order they appear in hosts.yml; every playbook targets one of these.
+GROUPS = (
+    "rigs",
+    "gpu_nodes",
+    "k8s_servers",
+    "k8s_agents",
+    "retire",
+    "gpu_train",
+    "gpu_infer",
+    "gpu_legacy",
+)
+
+
+def groups(site: SiteModel, assessment: Assessment) -> dict[str, list[str]]:
+    """Group name -> host names. Rigs keep the site file's order; servers keep the
+    control-plane order, because the first server bootstraps the cluster."""
+    verdicts = {rig.name: rig for rig in assessment.rigs}
+    names = [rig.name for rig in site.fleet.rigs]
+    kept = [n for n in names if verdicts[n].kept_gpus > 0]
+    servers = list(site.kubernetes.control_plane)
+    server_set = set(servers)
+    return {
+        "rigs": names,
+        "gpu_nodes": kept,
+        "k8s_servers": servers,
+        "k8s_agents": [n for n in kept if n not in server_set],
+        "retire": [n for n in names if verdicts[n].kept_gpus == 0],
+        "gpu_train": [n for n in kept if verdicts[n].best_class == "train"],
+        "gpu_infer": [n for n in kept if verdicts[n].best_class == "infer"],
+        "gpu_legacy": [n for n in kept if verdicts[n].best_class == "legacy"],
+    }
+
+
+def host_vars(site: SiteModel, assessment: Assessment) -> dict[str, dict[str, Any]]:
+    """Host name -> its `ansible_host` and `rigshift_*` facts, from the model and the plan."""
+    verdicts = {rig.name: rig for rig in assessment.rigs}
+    return {rig.name: _rig_vars(rig, verdicts[rig.name]) for rig in site.fleet.rigs}
+
+
+def _rig_vars(rig: Rig, verdict: RigAssessment) -> dict[str, Any]:
+    return {
+        "ansible_host": str(rig.address),
+        "rigshift_gpu_class": verdict.best_class,
+        "rigshift_verdict": verdict.verdict,
+        "rigshift_blockers": list(verdict.blockers),
+        "rigshift_gpu_count": rig.gpu_count,
+        "rigshift_gpus_kept": verdict.kept_gpus,
+        "rigshift_gpus": _gpus(rig, verdict),
+        "rigshift_mining_os": rig.mining_os,
+        "rigshift_cpu": rig.cpu,
+        "rigshift_cpu_cores": rig.cpu_cores,
+        "rigshift_ram_gb": _number(rig.ram_gb),
+        "rigshift_disks": [
+            {
+                "name": d.name,
+                "size_gb": _number(d.size_gb),
+                "kind": d.kind,
+                "role": d.role,
+                "model": d.model,
+            }
+            for d in rig.disks
+        ],
+        "rigshift_nics": [
+            {"name": n.name, "speed_gbps": _number(n.speed_gbps), "mac": n.mac} for n in rig.nics
+        ],
+    }
+
+
+def _gpus(rig: Rig, verdict: RigAssessment) -> list[dict[str, Any]]:
+    """One entry per model and link: a site file listing every card separately and one
+    using `count` render the same."""
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for gpu in verdict.gpus:
+        entry: GpuEntry = rig.gpus[gpu.index]
+        spec = gpu.spec
+        link = {"gen": entry.link.gen, "width": entry.link.width} if entry.link else None
+        vram = _number(entry.vram_gb or spec.vram_gb)
+        key = (spec.model, vram, entry.link)
+        if key in merged:
+            merged[key]["count"] += gpu.count
+            continue
+        merged[key] = {
+            "model": spec.model,
+            "vendor": spec.vendor,
+            "count": gpu.count,
+            "class": gpu.klass,
+            "vram_gb": vram,
+            # NVIDIA cards have a compute capability, AMD cards a gfx target.
+            "compute_capability": spec.compute_capability,
+            "gfx": spec.gfx,
+            "link": link,
+        }
+    return list(merged.values())
+
+
+def _number(value: float) -> int | float:
+    """8.0 -> 8: whole numbers read as such in the rendered files."""
+    return int(value) if float(value).is_integer() else value
+
+
+def _context(site: SiteModel, assessment: Assessment) -> dict[str, Any]:
+    return {"site": site, "assessment": assessment, "groups": groups(site, assessment)}
+
+
+def hosts_target(site: SiteModel, assessment: Assessment, site_dir: Path) -> list[tuple[Path, str]]:
+    """Render target: `generated/hosts.yml`."""
+    context = _context(site, assessment) | {"hostvars": host_vars(site, assessment)}
+    return [(site_dir / GENERATED / "hosts.yml", render_template(HOSTS_TEMPLATE, context))]
+
+
+def group_vars_target(
+    site: SiteModel, assessment: Assessment, site_dir: Path
+) -> list[tuple[Path, str]]:
+    """Render target: every `templates/group_vars/<group>/<topic>.yml.j2`."""
+    context = _context(site, assessment)
+    out = []
+    for template in sorted((paths.TEMPLATES / GROUP_VARS).glob("*/*.yml.j2")):
+        relative = template.relative_to(paths.TEMPLATES)
+        target = site_dir / GENERATED / relative.with_suffix("")
+        out.append((target, render_template(relative.as_posix(), context)))
+    return out

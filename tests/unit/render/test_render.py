@@ -1,0 +1,207 @@
+"""`rigshift render`: the inventory Ansible reads, byte-stable and owning only its own files."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from rigshift import paths
+from rigshift.cli import cli
+from rigshift.model import SiteModel
+from rigshift.plan import Assessment
+from rigshift.render import MANIFEST, TARGETS, render, render_site
+from rigshift.render.engine import HEADER, environment, to_yaml
+from rigshift.site import load_checked
+
+ROOT = paths.ROOT
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Path:
+    """A copy of the lab site, so that rendering never writes into the checkout."""
+    site_dir = tmp_path / "lab"
+    site_dir.mkdir()
+    shutil.copy(ROOT / "inventories" / "lab" / "site.yaml", site_dir / "site.yaml")
+    return site_dir
+
+
+def _hosts(site_dir: Path) -> dict:  # type: ignore[type-arg]
+    return yaml.safe_load((site_dir / "generated" / "hosts.yml").read_text())["all"]["children"]
+
+
+def test_groups_follow_the_assessment(lab: Path) -> None:
+    render_site(lab)
+    groups = _hosts(lab)
+    members = {name: list(group["hosts"] or {}) for name, group in groups.items()}
+    # lab-1: RTX 3090 + 3060 (train), lab-2: GTX 1070 (legacy), lab-3: RX 580 + CMP 90HX (retire).
+    assert members == {
+        "rigs": ["lab-1", "lab-2", "lab-3"],
+        "gpu_nodes": ["lab-1", "lab-2"],
+        "k8s_servers": ["lab-1"],
+        "k8s_agents": ["lab-2"],
+        "retire": ["lab-3"],
+        "gpu_train": ["lab-1"],
+        "gpu_infer": [],
+        "gpu_legacy": ["lab-2"],
+    }
+
+
+def test_host_vars_carry_model_and_plan_facts(lab: Path) -> None:
+    render_site(lab)
+    lab1 = _hosts(lab)["rigs"]["hosts"]["lab-1"]
+    assert lab1["ansible_host"] == "198.18.0.11"
+    assert lab1["rigshift_gpu_class"] == "train"
+    assert lab1["rigshift_verdict"] == "move"
+    assert lab1["rigshift_mining_os"] == "hiveos"
+    assert lab1["rigshift_ram_gb"] == 8
+    assert lab1["rigshift_cpu_cores"] == 2
+    assert [d["name"] for d in lab1["rigshift_disks"]] == ["sda", "sdb"]
+    assert lab1["rigshift_nics"][0]["speed_gbps"] == 1
+    assert lab1["rigshift_gpus"][0] == {
+        "model": "RTX 3090",
+        "vendor": "NVIDIA",
+        "count": 2,
+        "class": "train",
+        "vram_gb": 24,
+        "compute_capability": "8.6",
+        "gfx": None,
+        "link": {"gen": 3, "width": 1},
+    }
+
+
+def test_cards_listed_one_by_one_render_like_a_count(lab: Path) -> None:
+    text = (lab / "site.yaml").read_text()
+    one_by_one = "\n".join(["        - {model: GTX 1070, link: {gen: 2, width: 1}}"] * 6)
+    text = text.replace(
+        "        - {model: GTX 1070, count: 6, link: {gen: 2, width: 1}}", one_by_one
+    )
+    (lab / "site.yaml").write_text(text)
+    render_site(lab)
+    gpus = _hosts(lab)["rigs"]["hosts"]["lab-2"]["rigshift_gpus"]
+    assert [(g["model"], g["count"]) for g in gpus] == [("GTX 1070", 6)]
+
+
+def test_site_group_vars(lab: Path) -> None:
+    render_site(lab)
+    text = (lab / "generated" / "group_vars" / "all" / "site.yml").read_text()
+    assert text.startswith(HEADER)
+    values = yaml.safe_load(text)
+    assert values["rigshift_site_name"] == "lab"
+    assert values["rigshift_k8s_distribution"] == "rke2"
+    assert values["rigshift_k8s_control_plane"] == ["lab-1"]
+    assert values["rigshift_k8s_api_vip"] == "198.18.0.10"
+    assert values["rigshift_network_storage_cidr"] == "198.18.1.0/24"
+    assert values["rigshift_network_mtu"] == 1500
+    assert values["rigshift_storage_backend"] == "local-path"
+    assert values["rigshift_gpu_sharing"] == "time-slicing"
+    assert values["rigshift_admins"][0]["name"] == "rigops"
+    assert values["rigshift_admins"][0]["ssh_keys"][0].startswith("ssh-ed25519 ")
+
+
+def test_ansible_reads_the_inventory(lab: Path) -> None:
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.vars.manager import VariableManager
+
+    render_site(lab)
+    inventory = InventoryManager(
+        loader=DataLoader(), sources=[str(lab / "generated" / "hosts.yml")]
+    )
+    assert [h.name for h in inventory.get_hosts("k8s_agents")] == ["lab-2"]
+    host_vars = VariableManager(loader=DataLoader(), inventory=inventory).get_vars(
+        host=inventory.get_host("lab-3")
+    )
+    # group_vars/ beside hosts.yml reach every host.
+    assert host_vars["rigshift_site_name"] == "lab"
+    assert host_vars["rigshift_verdict"] == "retire"
+
+
+def test_second_render_is_byte_identical_and_touches_nothing(lab: Path) -> None:
+    first = render_site(lab)
+    assert first.written
+    generated = sorted((lab / "generated").rglob("*"))
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in generated if p.is_file()}
+    second = render_site(lab)
+    assert second.written == [] and second.removed == []
+    assert sorted(second.unchanged) == sorted(first.written)
+    after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in generated if p.is_file()}
+    assert after == before
+
+
+def test_files_it_does_not_own_survive(lab: Path) -> None:
+    foreign = lab / "generated" / "group_vars" / "all" / "lab-connection.yml"
+    foreign.parent.mkdir(parents=True)
+    foreign.write_text("ansible_user: root\n")
+    render_site(lab)
+    render_site(lab)
+    assert foreign.read_text() == "ansible_user: root\n"
+
+
+def test_a_file_no_target_renders_any_more_is_removed(lab: Path) -> None:
+    def extra(site: SiteModel, assessment: Assessment, site_dir: Path) -> list[tuple[Path, str]]:
+        return [(site_dir / "generated" / "group_vars" / "gpu_nodes" / "extra.yml", "x: 1\n")]
+
+    site, assessment = load_checked(lab)
+    render(site, assessment, lab, [*TARGETS, extra])
+    stale = lab / "generated" / "group_vars" / "gpu_nodes" / "extra.yml"
+    assert stale.exists()
+    result = render(site, assessment, lab)
+    assert result.removed == [stale]
+    assert not stale.parent.exists()
+    assert "extra.yml" not in (lab / "generated" / MANIFEST).read_text()
+
+
+def test_a_failing_target_writes_nothing(lab: Path) -> None:
+    def broken(site: SiteModel, assessment: Assessment, site_dir: Path) -> list[tuple[Path, str]]:
+        return [(site_dir / "x", environment().from_string("{{ nope }}").render())]
+
+    site, assessment = load_checked(lab)
+    with pytest.raises(Exception, match="nope"):
+        render(site, assessment, lab, [*TARGETS, broken])
+    assert not (lab / "generated").exists()
+
+
+def test_every_template_parses() -> None:
+    env = environment()
+    names = [p.relative_to(paths.TEMPLATES).as_posix() for p in paths.TEMPLATES.rglob("*.j2")]
+    assert "hosts.yml.j2" in names
+    for name in names:
+        env.get_template(name)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("lab-1", "lab-1"),
+        ("yes", "'yes'"),
+        ("1.10", "'1.10'"),
+        ("123", "'123'"),
+        (None, "null"),
+        ({"b": 1, "a": [1, 2]}, "a:\n- 1\n- 2\nb: 1"),
+        ([], "[]"),
+    ],
+)
+def test_to_yaml_reads_back_as_the_same_value(value: object, text: str) -> None:
+    assert to_yaml(value) == text
+    assert yaml.safe_load(text) == value
+
+
+def test_cli_render_reports_what_it_wrote(lab: Path) -> None:
+    runner = CliRunner()
+    first = runner.invoke(cli, ["render", str(lab)])
+    assert first.exit_code == 0, first.output
+    assert "hosts.yml" in first.output and "2 written" in first.output
+    second = runner.invoke(cli, ["render", str(lab)])
+    assert "0 written, 2 unchanged, 0 removed" in second.output
+
+
+def test_cli_render_refuses_a_broken_site(lab: Path) -> None:
+    (lab / "site.yaml").write_text((lab / "site.yaml").read_text().replace("lab-2", "lab-1", 1))
+    result = CliRunner().invoke(cli, ["render", str(lab)])
+    assert result.exit_code != 0
+    assert "fleet.rigs[1].name" in str(result.exception)
+    assert not (lab / "generated").exists()
