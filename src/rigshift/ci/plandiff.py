@@ -1,0 +1,222 @@
+"""The plan difference a reviewer reads instead of a YAML diff.
+
+Both sides are reduced to the same handful of figures (GPUs by class, servers and parts to buy,
+power at stock TDP, capex), so that a pull request can be summed up as "this change retires 24
+GPUs and adds 45 kW".
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rigshift.errors import UserError
+
+MONEY = "money"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One figure compared between the base and the proposed site file."""
+
+    key: str
+    label: str
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class Change:
+    """A metric's value on both sides."""
+
+    metric: Metric
+    base: float
+    head: float
+
+    @property
+    def delta(self) -> float:
+        return self.head - self.base
+
+
+@dataclass(frozen=True)
+class PlanDiff:
+    """Every metric on both sides, in a fixed order, and the one-sentence headline."""
+
+    base_ref: str
+    changes: tuple[Change, ...]
+    currency: str = ""
+
+    def value(self, key: str) -> Change | None:
+        return next((c for c in self.changes if c.metric.key == key), None)
+
+    @property
+    def changed(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.delta)
+
+    def headline(self) -> str:
+        """What the change does, in the words a reviewer would use."""
+        clauses: list[str] = []
+
+        def clause(key: str, more: str, fewer: str) -> None:
+            change = self.value(key)
+            if change is None or not change.delta:
+                return
+            amount = self.number(abs(change.delta), change.metric.unit)
+            clauses.append((more if change.delta > 0 else fewer).format(n=amount))
+
+        clause("gpus.retire", "retires {n} GPUs", "retires {n} fewer GPUs")
+        clause("gpus.kept", "keeps {n} more GPUs", "keeps {n} fewer GPUs")
+        clause("power_kw", "adds {n}", "removes {n}")
+        clause("servers", "buys {n} more servers", "buys {n} fewer servers")
+        clause("capex", "adds {n} of capex", "saves {n} of capex")
+        if not clauses:
+            return f"This change leaves the plan as it was at {self.base_ref}."
+        text = ", ".join(clauses[:-1]) + (" and " if len(clauses) > 1 else "") + clauses[-1]
+        return f"Against {self.base_ref}, this change {text}."
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "base_ref": self.base_ref,
+            "currency": self.currency,
+            "headline": self.headline(),
+            "metrics": [
+                {
+                    "key": c.metric.key,
+                    "label": c.metric.label,
+                    "unit": c.metric.unit,
+                    "base": c.base,
+                    "head": c.head,
+                    "delta": c.delta,
+                }
+                for c in self.changes
+            ],
+        }
+
+    def table(self) -> list[str]:
+        """A Markdown table of the metrics that changed (all of them when none did)."""
+        rows = self.changed or self.changes
+        out = [f"| | {self.base_ref} | this change | difference |", "|---|---:|---:|---:|"]
+        for c in rows:
+            unit = c.metric.unit
+            sign = "+" if c.delta > 0 else "-" if c.delta < 0 else "±"
+            out.append(
+                f"| {c.metric.label} | {self.number(c.base, unit)} "
+                f"| {self.number(c.head, unit)} | {sign}{self.number(abs(c.delta), unit)} |"
+            )
+        return out
+
+    def number(self, value: float, unit: str) -> str:
+        """A figure as a person writes it: thousands separated, kW and TB to one decimal."""
+        if unit == MONEY:
+            return f"{value:,.0f} {self.currency}".rstrip()
+        text = f"{value:,.1f}".removesuffix(".0") if unit in ("kW", "TB") else f"{value:,.0f}"
+        return f"{text} {unit}".rstrip()
+
+
+# The figures a reviewer weighs, in the order the table shows them. Keys are this module's own;
+# `figures` maps them from the plan's JSON (schema_version 1, docs/plan-json.md).
+METRICS = (
+    Metric("gpus.train", "GPUs kept for training"),
+    Metric("gpus.infer", "GPUs kept for inference"),
+    Metric("gpus.legacy", "GPUs kept on the legacy driver"),
+    Metric("gpus.kept", "GPUs kept in all"),
+    Metric("gpus.retire", "GPUs retired"),
+    Metric("rigs.total", "rigs"),
+    Metric("servers", "GPU servers to buy"),
+    Metric("ram_gb", "server RAM to buy", "GB"),
+    Metric("nvme_tb", "NVMe to buy", "TB"),
+    Metric("nics", "NICs to buy"),
+    Metric("switch_ports", "switch ports to buy"),
+    Metric("power_kw", "IT load at stock TDP", "kW"),
+    Metric("racks", "racks"),
+    Metric("capex", "capex", MONEY),
+)
+
+PLAN_SCHEMA_VERSION = 1
+
+
+def figures(plan: dict[str, Any]) -> dict[str, float]:
+    """The METRICS of one plan, from `SitePlan.to_json()`. Capex only when economics is given."""
+    version = plan.get("schema_version")
+    if version != PLAN_SCHEMA_VERSION:
+        raise UserError(
+            f"plan JSON schema_version {version!r}: rigshift ci reads version {PLAN_SCHEMA_VERSION}"
+        )
+    gpus, bom = plan["gpus"], plan["bom"]
+    out: dict[str, float] = {
+        f"gpus.{k}": float(gpus["classes"][k]["gpus"]) for k in ("train", "infer", "legacy")
+    }
+    out["gpus.kept"] = float(gpus["kept"])
+    out["gpus.retire"] = float(gpus["classes"]["retire"]["gpus"])
+    out["rigs.total"] = float(plan["rigs"]["total"])
+    for key in ("servers", "ram_gb", "nvme_tb", "nics", "switch_ports"):
+        out[key] = float(bom[key])
+    out["power_kw"] = float(plan["power"]["it_load_kw"])
+    out["racks"] = float(plan["power"]["racks"])
+    if plan.get("economics"):
+        out["capex"] = float(plan["economics"]["capex"]["total"])
+    return out
+
+
+def currency(plan: dict[str, Any]) -> str:
+    economics = plan.get("economics") or {}
+    return str(economics.get("currency", ""))
+
+
+def summary(plan: dict[str, Any]) -> str:
+    """One line for the plan step: what is kept, what to buy, what it draws."""
+    f = figures(plan)
+    total = f["gpus.kept"] + f["gpus.retire"]
+    text = (
+        f"{f['gpus.kept']:.0f} of {total:.0f} GPUs kept ({f['gpus.train']:.0f} train, "
+        f"{f['gpus.infer']:.0f} infer, {f['gpus.legacy']:.0f} legacy), "
+        f"{f['servers']:.0f} servers to buy, {f['power_kw']:,.1f} kW at stock TDP"
+    )
+    if "capex" in f:
+        text += f", capex {f['capex']:,.0f} {currency(plan)}".rstrip()
+    return text
+
+
+def diff(base_ref: str, base: dict[str, Any], head: dict[str, Any]) -> PlanDiff:
+    """Compare two plans (`SitePlan.to_json()`). A figure missing on one side counts as 0."""
+    old, new = figures(base), figures(head)
+    changes = tuple(
+        Change(m, old.get(m.key, 0.0), new.get(m.key, 0.0))
+        for m in METRICS
+        if m.key in old or m.key in new
+    )
+    return PlanDiff(base_ref, changes, currency(head) or currency(base))
+
+
+def file_at_ref(path: Path, ref: str) -> str:
+    """The text of `path` as committed at git `ref` (`git show REF:<path>`).
+
+    Raises UserError when git is missing, `path` is outside a repository, the ref is unknown, or
+    the file did not exist at that ref.
+    """
+    path = path.resolve()
+    try:
+        top = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=path.parent,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise UserError("--base needs git, which is not installed") from None
+    if top.returncode != 0:
+        raise UserError(f"--base: {path} is not inside a git repository")
+    rel = path.relative_to(Path(top.stdout.strip()).resolve()).as_posix()
+    shown = subprocess.run(
+        ["git", "show", f"{ref}:{rel}"],
+        cwd=path.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if shown.returncode != 0:
+        why = shown.stderr.strip().splitlines()[-1:] or ["git show failed"]
+        raise UserError(f"--base {ref}: cannot read {rel} at that ref ({why[0]})")
+    return shown.stdout

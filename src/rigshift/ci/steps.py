@@ -1,0 +1,276 @@
+"""The steps of `rigshift ci`, in the order they run.
+
+Each step is a function of the run's context that returns normally when its check passed, or
+raises `Failed` / `Skipped` with the reason. Steps hand what they learn (the model, the plan) to
+the later ones through the context, so the site file is read once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rigshift import paths
+from rigshift.ci import plandiff
+from rigshift.errors import UserError
+from rigshift.model import SiteModel, parse_site, site_file
+
+
+class Failed(Exception):
+    """The step's check failed: `summary` says what, `details` show where."""
+
+    def __init__(self, summary: str, details: list[str] | tuple[str, ...] = ()) -> None:
+        super().__init__(summary)
+        self.summary = summary
+        self.details = tuple(details)
+
+
+class Skipped(Exception):
+    """The step could not run, or was not asked for; the message says which and why."""
+
+    def __init__(self, reason: str, optional: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.optional = optional
+
+
+@dataclass
+class Context:
+    """What a run knows: its inputs, and what earlier steps found."""
+
+    site: Path
+    base: str | None = None
+    base_text: str | None = None
+    lab: bool = False
+    playbooks: Path = paths.PLAYBOOKS
+    workdir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
+    model: SiteModel | None = None
+    assessment: Any = None
+    plan: dict[str, Any] | None = None
+    plan_diff: plandiff.PlanDiff | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def site_dir(self) -> Path:
+        file = site_file(self.site)
+        return file.parent
+
+    def need_model(self) -> SiteModel:
+        if self.model is None:
+            raise Skipped("not run: the site file did not validate (step 1)")
+        return self.model
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    title: str
+    run: Callable[[Context], str]
+
+
+def part(module: str, attr: str) -> Any:
+    """`module.attr` from another part of rigshift, or Skipped when that part is not there.
+
+    rigshift is built in parts; a check whose part is missing must say so, never pass silently.
+    """
+    try:
+        found = getattr(importlib.import_module(module), attr, None)
+    except ImportError:
+        found = None
+    if found is None:
+        raise Skipped(f"not run: {module}.{attr} is not available in this rigshift")
+    return found
+
+
+# -- 1. validate ---------------------------------------------------------------------------------
+
+
+def validate(ctx: Context) -> str:
+    """Every rule of the model, plus the checks every command makes before it uses a site."""
+    load_checked = part("rigshift.site", "load_checked")
+    try:
+        ctx.model, ctx.assessment = load_checked(ctx.site)
+    except UserError as exc:
+        lines = exc.render().splitlines()
+        problems = [line for line in lines if not line.startswith(" ")] or lines
+        raise Failed(f"{len(problems)} problem(s): {problems[0]}", lines) from None
+    model = ctx.need_model()
+    gpus = sum(rig.gpu_count for rig in model.fleet.rigs)
+    return f"{site_file(ctx.site)}: {len(model.fleet.rigs)} rigs, {gpus} GPUs"
+
+
+# -- 2. plan -------------------------------------------------------------------------------------
+
+
+def plan(ctx: Context) -> str:
+    """The conversion plan, and with --base, its difference against the base ref's site file."""
+    model = ctx.need_model()
+    build_plan = part("rigshift.plan", "build_plan")
+    ctx.plan = build_plan(model).to_json()
+    summary = plandiff.summary(ctx.plan)
+    if ctx.base is None or ctx.base_text is None:
+        return summary
+    origin = f"{ctx.base}:{site_file(ctx.site)}"
+    try:
+        base_model = parse_site(ctx.base_text, origin)
+    except UserError as exc:
+        ctx.notes.append(f"the site file at {ctx.base} does not validate, so there is no diff")
+        ctx.notes += exc.render().splitlines()
+        return f"{summary}; no diff: the site file at {ctx.base} does not validate"
+    ctx.plan_diff = plandiff.diff(ctx.base, build_plan(base_model).to_json(), ctx.plan)
+    return f"{summary}. {ctx.plan_diff.headline()}"
+
+
+# -- 3. render -----------------------------------------------------------------------------------
+
+
+def render(ctx: Context) -> str:
+    """Render in memory and compare with the files committed under generated/.
+
+    Render targets are pure (they return paths and contents, see `rigshift.render`), so nothing
+    is written: the check cannot disturb the tree it checks.
+    """
+    model = ctx.need_model()
+    targets = part("rigshift.render", "TARGETS")
+    files = [item for target in targets for item in target(model, ctx.assessment, ctx.site_dir)]
+    stale = stale_files(files, ctx.site_dir / "generated")
+    if stale:
+        raise Failed(
+            f"{len(stale)} rendered file(s) are stale: run `rigshift render {ctx.site_dir}` "
+            f"and commit the result ({stale[0]})",
+            stale,
+        )
+    return f"{len(files)} rendered files are up to date"
+
+
+def stale_files(files: list[tuple[Path, str]], generated: Path) -> list[str]:
+    """A line for each rendered file whose committed copy is missing or differs, and for each
+    file a previous render wrote (its manifest says so) that no target renders any more."""
+    out = []
+    for path, content in files:
+        try:
+            same = path.read_bytes() == content.encode("utf-8")
+        except FileNotFoundError:
+            out.append(f"missing: {path}")
+            continue
+        if not same:
+            out.append(f"differs: {path}")
+    manifest = generated / part("rigshift.render", "MANIFEST")
+    try:
+        owned = json.loads(manifest.read_text(encoding="utf-8")).get("files", [])
+    except (FileNotFoundError, ValueError, AttributeError):
+        owned = []
+    rendered = {p.resolve() for p, _ in files}
+    site_dir = generated.parent
+    for name in owned:
+        old = (site_dir / str(name)).resolve()
+        if old.is_file() and old not in rendered:
+            out.append(f"not rendered any more: {site_dir / str(name)}")
+    return out
+
+
+# -- 4. playbooks --------------------------------------------------------------------------------
+
+
+def tool(name: str) -> str:
+    """The path of a command installed beside this Python (the venv), else the one on PATH."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else name
+
+
+def tool_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.update(ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", NO_COLOR="1", PY_COLORS="0")
+    return env
+
+
+def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            cmd, cwd=cwd, env=tool_env(), capture_output=True, text=True, check=False
+        )
+    except FileNotFoundError:
+        raise Skipped(f"not run: {cmd[0]} is not installed") from None
+
+
+def playbooks(ctx: Context) -> str:
+    """`ansible-playbook --syntax-check` of every playbook, then ansible-lint (production)."""
+    books = sorted(ctx.playbooks.glob("*.yml"))
+    if not books:
+        raise Failed(f"no playbooks (*.yml) in {ctx.playbooks}")
+    root = ctx.playbooks.parent
+    syntax = [tool("ansible-playbook"), "-i", "localhost,", "--syntax-check"]
+    bad: list[str] = []
+    # One ansible-playbook for all of them is fast; only when it fails, find out which failed.
+    if _run([*syntax, *map(str, books)], root).returncode != 0:
+        for book in books:
+            done = _run([*syntax, str(book)], root)
+            if done.returncode != 0:
+                bad.append(f"{book.relative_to(root)}: syntax check failed")
+                bad += ["    " + line for line in _tool_lines(done)]
+    lint = _run(
+        [
+            tool("ansible-lint"),
+            "--offline",
+            "--profile",
+            "production",
+            "-f",
+            "pep8",
+            "--nocolor",
+            str(ctx.playbooks.relative_to(root)),
+        ],
+        root,
+    )
+    if lint.returncode != 0:
+        violations = [line for line in lint.stdout.splitlines() if line.strip()]
+        bad.append(f"ansible-lint (production profile): {len(violations)} violation(s)")
+        bad += ["    " + line for line in violations or _tool_lines(lint)]
+    if bad:
+        problems = [line for line in bad if not line.startswith(" ")]
+        raise Failed("; ".join(problems), bad)
+    return f"{len(books)} playbooks pass the syntax check and ansible-lint (production profile)"
+
+
+def _tool_lines(done: subprocess.CompletedProcess[str]) -> list[str]:
+    """The lines of a tool's output that explain a failure, without its environment warnings."""
+    text = (done.stderr + "\n" + done.stdout).splitlines()
+    return [line for line in text if line.strip() and "PATH altered" not in line]
+
+
+# -- 5. lab --------------------------------------------------------------------------------------
+
+
+def lab(ctx: Context) -> str:
+    """A lab of the site's shape, a converge in --check --diff mode against it, then teardown."""
+    if not ctx.lab:
+        raise Skipped("not requested (pass --lab to rehearse on local hosts)", optional=True)
+    ctx.need_model()
+    raise Skipped("not run: the lab and converge parts are not wired into rigshift ci yet")
+
+
+# -- 6. preview ----------------------------------------------------------------------------------
+
+
+def preview(ctx: Context) -> str:
+    """The offline stack preview, with every plain Kubernetes object schema-validated."""
+    ctx.need_model()
+    raise Skipped("not run: the stack preview part is not wired into rigshift ci yet")
+
+
+STEPS = (
+    Step("validate", "site file validates", validate),
+    Step("plan", "conversion plan (and difference against --base)", plan),
+    Step("render", "committed rendered files are up to date", render),
+    Step("playbooks", "playbook syntax check and ansible-lint", playbooks),
+    Step("lab", "converge --check --diff on a lab of the site's shape", lab),
+    Step("preview", "offline stack preview with Kubernetes schema validation", preview),
+)
