@@ -24,6 +24,7 @@ system-deps:
 
 demo: $(BIN)/.installed
 	$(BIN)/rigshift validate inventories/example-farm
+	$(BIN)/rigshift plan inventories/example-farm --format all --out build/example-farm
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src stacks tests bench
