@@ -1,0 +1,71 @@
+"""Run `playbooks/discover.yml` with ansible-runner and collect the per-host folders."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rigshift import paths
+from rigshift.errors import UserError
+
+PLAYBOOK = paths.PLAYBOOKS / "discover.yml"
+
+
+@dataclass
+class SurveyRun:
+    """Which hosts answered, and where their outputs are."""
+
+    output_dir: Path
+    surveyed: list[str] = field(default_factory=list)
+    unreachable: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def run_survey(
+    inventory: list[str],
+    output_dir: Path,
+    hosts: str = "rigs",
+    limit: str | None = None,
+) -> SurveyRun:
+    """Survey the hosts in `inventory` (sources as `ansible -i` takes them) into `output_dir`.
+
+    One host that cannot be reached, or fails, does not stop the others; they are listed in
+    the result. Nothing is written to the site file here.
+    """
+    try:
+        import ansible_runner
+    except ImportError:
+        raise UserError(
+            "ansible-runner is not installed: install rigshift[ansible], "
+            "or survey elsewhere and use --from-dir"
+        ) from None
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="rigshift-discover-") as private:
+        kwargs: dict[str, Any] = {
+            "private_data_dir": private,
+            "playbook": str(PLAYBOOK),
+            "inventory": inventory,
+            "extravars": {
+                "discover_output_dir": str(output_dir.resolve()),
+                "discover_hosts": hosts,
+            },
+            "quiet": True,
+            # Rigs are many and slow; the survey is read-only, so run wide.
+            "forks": 25,
+        }
+        if limit:
+            kwargs["limit"] = limit
+        result = ansible_runner.run(**kwargs)
+        stats: dict[str, dict[str, int]] = result.stats or {}
+    if not stats and result.rc != 0:
+        raise UserError(
+            f"the discover playbook did not run (ansible exit {result.rc}); check the "
+            f"inventory ({', '.join(inventory)}) and --limit"
+        )
+    unreachable = sorted(stats.get("dark", {}))
+    failed = sorted(set(stats.get("failures", {})) - set(unreachable))
+    seen = set().union(*(set(v) for v in stats.values())) if stats else set()
+    surveyed = sorted(h for h in seen if h not in unreachable and h not in failed)
+    return SurveyRun(output_dir, surveyed, unreachable, failed)
