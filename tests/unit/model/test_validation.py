@@ -1,0 +1,240 @@
+"""Every validation rule of a site file, each with a broken copy of the lab site.
+
+Each case makes one small edit to inventories/lab/site.yaml and checks what a user sees from
+`rigshift validate`: the file, the field path, the fix, exit code 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from rigshift.cli import main
+from rigshift.model import SiteError, load_site, parse_site
+from rigshift.site import load_checked
+
+
+@dataclass(frozen=True)
+class Case:
+    old: str
+    new: str
+    path: str  # field path the error names
+    says: str  # part of the message or fix a user reads
+    line: int | None = None  # line the error points at, where the rule knows it
+
+
+CASES = {
+    "unknown key with did-you-mean": Case(
+        "  mtu: 1500", "  mtux: 1500", "network.mtux", "did you mean 'mtu'?", 18
+    ),
+    "missing field": Case(
+        "  target_tier: 2\n", "", "site.target_tier", "required field is missing"
+    ),
+    "wrong type": Case(
+        "      ram_gb: 8\n", "      ram_gb: lots\n", "fleet.rigs[0].ram_gb", "'lots'"
+    ),
+    "bad CIDR": Case(
+        "management_cidr: 198.18.0.0/24",
+        "management_cidr: 198.18.0.0/33",
+        "network.management_cidr",
+        "198.18.0.0/33",
+        13,
+    ),
+    "bad rig name": Case(
+        "- name: lab-2", "- name: Lab_2", "fleet.rigs[1].name", "should match pattern"
+    ),
+    "duplicate rig name": Case(
+        "- name: lab-2", "- name: lab-1", "fleet.rigs[1].name", "duplicate rig name 'lab-1'"
+    ),
+    "duplicate address": Case(
+        "address: 198.18.0.12",
+        "address: 198.18.0.11",
+        "fleet.rigs[1].address",
+        "duplicate address 198.18.0.11 (also fleet.rigs[0])",
+    ),
+    "address outside the management CIDR": Case(
+        "address: 198.18.0.13",
+        "address: 10.0.0.13",
+        "fleet.rigs[2].address",
+        "not a host address in network.management_cidr 198.18.0.0/24",
+    ),
+    "two OS disks": Case(
+        "{name: sdb, size_gb: 240, kind: ssd, role: data}",
+        "{name: sdb, size_gb: 240, kind: ssd, role: os}",
+        "fleet.rigs[0].disks",
+        "2 disks have role 'os'",
+    ),
+    "even control-plane count": Case(
+        "control_plane: [lab-1]",
+        "control_plane: [lab-1, lab-2]",
+        "kubernetes.control_plane",
+        "odd count",
+    ),
+    "control plane naming an unknown host": Case(
+        "control_plane: [lab-1]",
+        "control_plane: [lab-9]",
+        "kubernetes.control_plane[0]",
+        "'lab-9' is not a rig in fleet.rigs",
+    ),
+    "control plane naming a host twice": Case(
+        "control_plane: [lab-1]",
+        "control_plane: [lab-1, lab-2, lab-1]",
+        "kubernetes.control_plane[2]",
+        "'lab-1' is listed twice",
+    ),
+    "api_vip is a rig's address": Case(
+        "api_vip: 198.18.0.10",
+        "api_vip: 198.18.0.12",
+        "kubernetes.api_vip",
+        "198.18.0.12 is a rig's address",
+    ),
+    "api_vip outside the management network": Case(
+        "api_vip: 198.18.0.10",
+        "api_vip: 10.9.9.9",
+        "kubernetes.api_vip",
+        "outside network.management_cidr",
+    ),
+    "load-balancer pool overlapping rigs": Case(
+        "load_balancer_pool: [198.18.0.200-198.18.0.220]",
+        "load_balancer_pool: [198.18.0.12-198.18.0.20]",
+        "network.load_balancer_pool[0]",
+        "contains rig addresses (198.18.0.12, 198.18.0.13)",
+    ),
+    "load-balancer pool entry that does not parse": Case(
+        "load_balancer_pool: [198.18.0.200-198.18.0.220]",
+        "load_balancer_pool: [198.18.0.220-198.18.0.200]",
+        "network.load_balancer_pool",
+        "ends before it starts",
+    ),
+    "tenant quota exceeding usable GPUs": Case(
+        "gpu_quota: 2", "gpu_quota: 500", "tenants[0].gpu_quota", "more than the"
+    ),
+    "duplicate tenant": Case(
+        '  - {name: research, gpu_quota: 2, cpu_quota: "8", memory_quota: 16Gi}',
+        "  - {name: research, gpu_quota: 1}\n  - {name: research, gpu_quota: 1}",
+        "tenants[1].name",
+        "duplicate name 'research'",
+    ),
+    "admin key that is not a public key": Case(
+        "      - ssh-ed25519 AAAA",
+        "      - -----BEGIN OPENSSH PRIVATE KEY----- AAAA",
+        "admins[0].ssh_keys",
+        "expected an OpenSSH public key",
+    ),
+    "unknown GPU model with suggestions": Case(
+        "model: RTX 3090,",
+        "model: RTX 3099,",
+        "fleet.rigs[0].gpus[0].model",
+        "did you mean 'RTX 3090'",
+        62,
+    ),
+    "bad YAML syntax": Case(
+        "  mtu: 1500\n", "  mtu: 1500\n bad: indent\n", "(top level)", "not valid YAML", 19
+    ),
+    "a tab in the indentation": Case(
+        "  target_tier: 2\n", "  target_tier: 2\n\tx: 1\n", "(top level)", "tab character", 11
+    ),
+}
+
+
+def _broken(lab_site_text: str, tmp_path: Path, case: Case) -> Path:
+    assert case.old in lab_site_text, f"the lab site changed: {case.old!r} is gone"
+    site_dir = tmp_path / "broken"
+    site_dir.mkdir()
+    (site_dir / "site.yaml").write_text(lab_site_text.replace(case.old, case.new, 1))
+    return site_dir
+
+
+def _validate(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], site: Path
+) -> tuple[int, str, str]:
+    """Run the console entry point as `rigshift validate SITE` and capture what it prints."""
+    monkeypatch.setattr(sys, "argv", ["rigshift", "validate", str(site)])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    out, err = capsys.readouterr()
+    code = exited.value.code
+    return code if isinstance(code, int) else 1, out, err
+
+
+def test_the_lab_site_is_valid(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _validate(monkeypatch, capsys, Path("inventories/lab").resolve())
+    assert code == 0
+    assert "ok (3 rigs, 18 GPUs)" in out
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_broken_site(
+    name: str,
+    lab_site_text: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    case = CASES[name]
+    site_dir = _broken(lab_site_text, tmp_path, case)
+    with pytest.raises(SiteError) as raised:
+        load_checked(site_dir)
+    assert case.path in raised.value.paths
+    problem = next(p for p in raised.value.problems if p.path == case.path)
+    assert case.says in f"{problem.message} {problem.hint}"
+    if case.line is not None:
+        assert problem.line == case.line
+
+    code, out, err = _validate(monkeypatch, capsys, site_dir)
+    assert code == 2
+    assert out == ""
+    where = f"{site_dir / 'site.yaml'}" + (f":{problem.line}" if problem.line else "")
+    assert f"{where}: {case.path}: " in err
+    assert "Traceback" not in err
+
+
+def test_every_problem_is_reported_at_once(lab_site_text: str, tmp_path: Path) -> None:
+    text = lab_site_text.replace("address: 198.18.0.12", "address: 198.18.0.11")
+    text = text.replace("control_plane: [lab-1]", "control_plane: [lab-9]")
+    with pytest.raises(SiteError) as raised:
+        parse_site(text, "site.yaml")
+    assert raised.value.paths == ["fleet.rigs[1].address", "kubernetes.control_plane[0]"]
+
+
+def test_top_level_that_is_not_a_mapping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "site.yaml").write_text("- lab-1\n- lab-2\n")
+    code, _, err = _validate(monkeypatch, capsys, tmp_path)
+    assert code == 2
+    assert f"{tmp_path / 'site.yaml'}: (top level): expected a mapping" in err
+    assert "Traceback" not in err
+
+
+def test_missing_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nowhere" / "site.yaml"
+    with pytest.raises(SiteError, match="no such file"):
+        load_site(missing)
+    code, _, err = _validate(monkeypatch, capsys, missing)
+    assert code == 2
+    assert f"{missing}: (top level): no such file" in err
+    assert "Traceback" not in err
+
+
+def test_the_installed_command_prints_no_traceback(lab_site_text: str, tmp_path: Path) -> None:
+    """The real console script, end to end, for the error a user meets most: a typo."""
+    site_dir = _broken(lab_site_text, tmp_path, CASES["unknown key with did-you-mean"])
+    done = subprocess.run(
+        [sys.executable, "-c", "from rigshift.cli import main; main()", "validate", str(site_dir)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "network.mtux: unknown key" in done.stderr
+    assert "did you mean 'mtu'?" in done.stderr
+    assert "Traceback" not in done.stderr
