@@ -72,8 +72,10 @@ def summary_table(plan: SitePlan) -> Table:
         f"{plan.bom.switch_ports:,} switch ports",
     )
     verdict = "fits" if p.fits else f"[red]over by {-p.headroom_kw:,.1f} kW[/red]"
+    racks = f"{p.racks:,} rack" + ("" if p.racks == 1 else "s")
     table.add_row(
-        "power", f"{p.it_load_kw:,.1f} kW of {p.limit_kw:,.1f} kW ({verdict}), {p.racks:,} racks"
+        "power",
+        f"{p.it_load_kw:,.1f} kW of {p.limit_kw:,.1f} kW ({verdict}), {racks}",
     )
     for gap in plan.redundancy:
         state = "met" if gap.met else "[red]gap[/red]"

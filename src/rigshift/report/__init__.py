@@ -53,6 +53,7 @@ def _context(plan: SitePlan) -> dict[str, object]:
         "blocker_labels": BLOCKER_LABELS,
         "public_share": PUBLIC_KEPT_SHARE,
         "colours": charts.CLASS_COLOURS,
+        "capex_labels": charts.CAPEX_LABELS,
     }
 
 

@@ -17,6 +17,13 @@ CLASS_COLOURS = {
 }
 POWER_COLOURS = {"gpu": "#1f6feb", "server": "#54aeff", "host": "#a5d6ff"}
 CAPEX_COLOUR = "#8250df"
+CAPEX_LABELS = {
+    "server_chassis": "Server chassis",
+    "ram": "RAM",
+    "nvme": "NVMe",
+    "nics": "NICs",
+    "switch_ports": "Switch ports",
+}
 LIMIT_COLOUR = "#cf222e"
 TEXT = "#1f2328"
 MUTED = "#59636e"
@@ -100,7 +107,8 @@ def power_bar(plan: SitePlan) -> str:
                 f"<rect x='{x:.1f}' y='{top}' width='{w:.1f}' height='{bar_h}' fill='{colour}'/>"
             )
         x += w
-    load_label = f"IT load {p.it_load_kw:,.0f} kW"
+    share = p.it_load_kw / p.limit_kw
+    load_label = f"IT load {p.it_load_kw:,.0f} kW ({share:.0%} of {p.limit_kw:,.0f} kW)"
     body.append(_text(left, top - 12, load_label, 14, font_weight="600"))
     limits = [("power", p.capacity_kw), ("cooling", p.cooling_capacity_kw)]
     # Where the two limits are equal, draw one line labelled for both.
@@ -146,9 +154,7 @@ def capex_bars(plan: SitePlan) -> str:
     for i, (name, value) in enumerate(items):
         y = 10 + i * row
         w = bar_max * value / biggest
-        body.append(
-            _text(label_w, y + 17, name.replace("_", " "), 14, text_anchor="end", fill=MUTED)
-        )
+        body.append(_text(label_w, y + 17, CAPEX_LABELS[name], 14, text_anchor="end", fill=MUTED))
         body.append(
             f"<rect x='{bar_left}' y='{y}' width='{max(w, 1):.1f}' height='24' rx='3' "
             f"fill='{CAPEX_COLOUR}'/>"
