@@ -48,7 +48,7 @@ def parse_mining_os(text: str, source: str = "mining-os.txt") -> MiningOs:
     packages: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         kind, _, rest = line.strip().partition(" ")
-        if not kind:
+        if not kind or kind.startswith("#"):
             continue
         if kind == "present" and rest:
             present.add(rest.strip())

@@ -24,10 +24,13 @@ EXPECTED = "a sysfs dump ('/sys/...:value' lines, as `grep -H . FILES` prints th
 
 
 def parse_sysfs_dump(text: str, source: str) -> dict[str, str]:
-    """{'/sys/class/net/eth0/speed': '1000', ...}; a file listed twice keeps all its lines."""
+    """{'/sys/class/net/eth0/speed': '1000', ...}; a file listed twice keeps all its lines.
+
+    Lines starting with '#' are comments (a saved survey may carry a note).
+    """
     values: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+        if not line.strip() or line.startswith("#"):
             continue
         path, sep, value = line.partition(":")
         if not sep or not path.startswith("/sys/"):
