@@ -11,7 +11,7 @@ import sys
 import click
 
 from rigshift import __version__
-from rigshift.cli import ci, plan, render, site
+from rigshift.cli import ci, discover, lab, plan, render, site
 from rigshift.errors import UserError
 
 
@@ -21,7 +21,14 @@ def cli() -> None:
     """Turn a former crypto-mining site into a GPU cloud, as code."""
 
 
-for command in (*site.COMMANDS, *render.COMMANDS, *ci.COMMANDS, *plan.COMMANDS):
+for command in (
+    *site.COMMANDS,
+    *render.COMMANDS,
+    *ci.COMMANDS,
+    *plan.COMMANDS,
+    *lab.COMMANDS,
+    *discover.COMMANDS,
+):
     cli.add_command(command)
 
 

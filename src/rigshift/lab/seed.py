@@ -1,0 +1,108 @@
+"""What each host's tree gets before it boots: identity, SSH access, apt, and an optional seed.
+
+Every host gets its name, a machine id, its own SSH host key, the lab's login key for root and
+apt pointed at the package cache at its gateway. `--seed hiveos` adds the on-disk and systemd
+state of a rig running the HiveOS mining OS (files under seeds/hiveos/, see its README).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import jinja2
+
+from rigshift.lab.plan import CACHE_PORT, LabHost
+from rigshift.lab.system import LabError, run
+
+if TYPE_CHECKING:
+    from rigshift.lab.core import Lab
+
+SEEDS_DIR = Path(__file__).parent / "seeds"
+SEEDS = ("hiveos", "none")
+
+
+def put(root: Path, rel: str, content: str, mode: int = 0o644) -> Path:
+    """Write a file inside a host's tree without ever following a link out of it."""
+    target = root / rel.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not os.path.realpath(target.parent).startswith(os.path.realpath(root)):
+        raise LabError(f"{target.parent} leads out of the host tree {root}; not writing there")
+    if target.is_symlink():
+        target.unlink()
+    target.write_text(content)
+    target.chmod(mode)
+    return target
+
+
+def prepare_host(lab: Lab, host: LabHost, seed: str, apt_sources: list[str]) -> None:
+    """Lay down identity, access, apt config and the chosen seed in the host's (mounted) tree."""
+    root = lab.root(host.name)
+    put(root, "/etc/hostname", f"{host.name}\n")
+    hosts = "".join(f"{h.address}\t{h.name}\n" for h in lab.hosts)
+    put(root, "/etc/hosts", f"127.0.0.1\tlocalhost\n::1\tlocalhost\n{hosts}")
+    put(root, "/etc/machine-id", uuid.uuid4().hex + "\n", 0o444)
+
+    # One host key per host (kept in the lab dir, so a reset host keeps its identity).
+    keys = lab.dir / "hostkeys"
+    keys.mkdir(exist_ok=True)
+    key = keys / host.name
+    if not key.exists():
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", host.name, "-f", str(key)])
+    for old in (root / "etc" / "ssh").glob("ssh_host_*"):
+        old.unlink()
+    put(root, "/etc/ssh/ssh_host_ed25519_key", key.read_text(), 0o600)
+    put(root, "/etc/ssh/ssh_host_ed25519_key.pub", key.with_suffix(".pub").read_text())
+    put(
+        root,
+        "/etc/ssh/sshd_config.d/rigshift-lab.conf",
+        "# rigshift lab: this host's own key only (the base tree's keys are removed).\n"
+        "HostKey /etc/ssh/ssh_host_ed25519_key\n",
+    )
+    (root / "root" / ".ssh").mkdir(mode=0o700, exist_ok=True)
+    put(root, "/root/.ssh/authorized_keys", lab.key.with_suffix(".pub").read_text(), 0o600)
+
+    # apt reaches the archive only through the site-local cache at the gateway.
+    put(root, "/etc/apt/sources.list", "".join(f"{line}\n" for line in apt_sources))
+    put(
+        root,
+        "/etc/apt/apt.conf.d/01rigshift-lab-proxy",
+        f'Acquire::http::Proxy "http://{lab.plan.gateway}:{CACHE_PORT}";\n',
+    )
+    if seed == "hiveos":
+        seed_hiveos(root, host, lab.plan.gateway)
+
+
+def seed_hiveos(root: Path, host: LabHost, gateway: object) -> None:
+    """Copy the HiveOS layout into the tree, render its per-rig files, enable its units."""
+    tree = SEEDS_DIR / "hiveos" / "root"
+    env = jinja2.Environment(keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    context = {"host": host, "rig_id": 1000 + host.index, "gateway": gateway}
+    for src in sorted(tree.rglob("*")):
+        rel = src.relative_to(tree)
+        if src.is_dir():
+            continue
+        mode = src.stat().st_mode & 0o777
+        if src.suffix == ".j2":
+            text = env.from_string(src.read_text()).render(context)
+            put(root, str(rel.with_suffix("")), text, mode)
+        else:
+            dest = root / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest)
+    # HiveOS keeps the system environment in /hive/etc; /etc/environment is a link into it.
+    environment = root / "etc" / "environment"
+    environment.unlink(missing_ok=True)
+    environment.symlink_to("/hive/etc/environment")
+    # cron refuses a crontab others can read.
+    (root / "var" / "spool" / "cron" / "crontabs").chmod(0o700)
+    (root / "var" / "spool" / "cron" / "crontabs" / "root").chmod(0o600)
+    wants = root / "etc" / "systemd" / "system" / "multi-user.target.wants"
+    wants.mkdir(parents=True, exist_ok=True)
+    for unit in ("hive.service", "hive-watchdog.service", "hivex.service"):
+        link = wants / unit
+        if not link.is_symlink():
+            link.symlink_to(f"/etc/systemd/system/{unit}")

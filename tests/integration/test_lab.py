@@ -1,0 +1,121 @@
+"""The lab's hosts are real: Ansible reaches them, they talk to each other, apt works, and
+`down` leaves nothing behind. Runs against the session lab of conftest.py (marker `lab`)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rigshift.lab import Lab, down, up
+from rigshift.lab.net import namespaces
+from rigshift.lab.system import Proc
+
+BIN = Path(sys.executable).parent
+
+
+def test_ansible_pings_every_host_through_the_rendered_inventory(lab: Lab) -> None:
+    sources = [str(p) for p in lab.inventory_sources]
+    argv = [str(BIN / "ansible"), "all", "-m", "ansible.builtin.ping"]
+    for source in sources:
+        argv[1:1] = ["-i", source]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for host in lab.hosts:
+        assert f"{host.name} | SUCCESS" in done.stdout
+
+
+def test_hosts_reach_each_other_over_the_management_network(lab: Lab) -> None:
+    first, second = lab.hosts[0], lab.hosts[1]
+    # A real TCP connection from one host's namespace to the other's sshd, via the switch.
+    banner = lab.exec(
+        first.name,
+        ["bash", "-c", f"exec 3<>/dev/tcp/{second.address}/22 && head -c 7 <&3"],
+    )
+    assert banner.stdout == "SSH-2.0"
+    # And SSH from the machine to a host, with host key checking on.
+    whoami = subprocess.run(
+        lab.ssh_command(second.name, ["hostname"]), capture_output=True, text=True, timeout=30
+    )
+    assert whoami.stdout.strip() == second.name
+
+
+def test_each_host_has_extra_nics_for_the_network_phase(lab: Lab) -> None:
+    links = lab.exec(lab.hosts[0].name, ["ip", "-o", "link", "show"]).stdout
+    for nic in ("eth0", "eth1", "eth2"):
+        assert f" {nic}@" in links
+
+
+@pytest.mark.skipif(
+    os.environ.get("RIGSHIFT_LAB_SEED", "hiveos") != "hiveos", reason="lab not seeded"
+)
+def test_hiveos_seed_is_laid_out_and_the_miner_runs(lab: Lab) -> None:
+    host = lab.hosts[0].name
+    for path in (
+        "/hive/sbin/nvidia-oc",
+        "/hive/sbin/amd-oc",
+        "/hive/sbin/autofan",
+        "/hive/miners/t-rex/h-run.sh",
+        "/hive-config/rig.conf",
+        "/hive-config/wallet.conf",
+        "/hive-config/nvidia-oc.conf",
+        "/etc/apt/sources.list.d/hiverepo.list",
+        "/var/spool/cron/crontabs/root",
+    ):
+        lab.exec(host, ["test", "-e", path])
+    assert lab.exec(host, ["readlink", "/etc/environment"]).stdout.strip().startswith("/hive/etc")
+    units = lab.exec(host, ["systemctl", "is-active", "hive", "hive-watchdog", "hivex"])
+    assert units.stdout.split() == ["active"] * 3
+    lab.exec(host, ["pgrep", "-x", "t-rex"])
+    rig = lab.exec(host, ["cat", "/hive-config/rig.conf"]).stdout
+    assert f'WORKER_NAME="{host}"' in rig
+
+
+def test_apt_installs_a_package_through_the_cache(lab: Lab) -> None:
+    host = lab.hosts[-1].name
+    # Seeded hosts also carry the HiveOS repository, which the lab cannot reach: leave it out.
+    apt = ["apt-get", "-q", "-o", "Dir::Etc::SourceParts=/nonexistent"]
+    lab.exec(host, [*apt, "update"])
+    lab.exec(host, ["env", "DEBIAN_FRONTEND=noninteractive", *apt, "install", "-y", "less"])
+    lab.exec(host, ["test", "-x", "/usr/bin/less"])
+
+
+def test_reset_brings_a_host_back_to_its_seeded_state(lab: Lab) -> None:
+    host = lab.hosts[1].name
+    lab.exec(host, ["bash", "-c", "rm -rf /hive && touch /root/scratch"])
+    lab.reset(host)
+    lab.exec(host, ["test", "-x", "/hive/sbin/nvidia-oc"])
+    assert lab.exec(host, ["test", "-e", "/root/scratch"], check=False).returncode == 1
+    assert lab.ssh_ok(host)
+
+
+def test_stop_host_kills_it_and_reset_revives_it(lab: Lab) -> None:
+    host = lab.hosts[-1].name
+    lab.stop_host(host)
+    assert not lab.running(host)
+    assert not lab.ssh_ok(host)
+    lab.reset(host)
+    assert lab.ssh_ok(host)
+
+
+def test_down_leaves_no_namespace_process_or_mount_and_runs_twice(lab: Lab) -> None:
+    # A second, one-host lab beside the session's: labs with different names coexist.
+    name = f"d{os.getpid()}"
+    other = up(lab.site, hosts=1, seed="none", name=name)
+    try:
+        assert other.ssh_ok(other.hosts[0].name)
+        started = [Proc(p["pid"], p["start"]) for p in other._state["hosts"].values()]
+        started.append(Proc(other._state["relay"]["pid"], other._state["relay"]["start"]))
+        root = other.root(other.hosts[0].name)
+    finally:
+        assert down(name) is True
+    assert not [n for n in namespaces() if n.startswith(f"rs-{name}-")]
+    assert not [p.pid for p in started if p.alive()]
+    assert not os.path.ismount(root)
+    assert not other.dir.exists()
+    assert down(name) is False
+    # The session lab is untouched by the other lab's down.
+    assert lab.ssh_ok(lab.hosts[0].name)
