@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Debian packages the lab of real hosts needs (see ../shared/LAB-NOTES.md).
 LAB_PACKAGES := debootstrap systemd-container netcat-openbsd iproute2 apt-cacher-ng openssh-client
 
-.PHONY: demo test lint unit bench system-deps clean
+.PHONY: demo test lint unit integration bench system-deps clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,16 +26,23 @@ demo: $(BIN)/.installed
 	$(BIN)/rigshift validate inventories/example-farm
 	$(BIN)/rigshift plan inventories/example-farm --format all --out build/example-farm
 
+# The static checks only: no tests, no lab, no root needed.
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src stacks tests bench
 	$(BIN)/ruff format --check src stacks tests bench
-	$(BIN)/mypy src
+	$(BIN)/mypy src $(wildcard stacks/*.py)
+	$(BIN)/yamllint playbooks
+	$(BIN)/ansible-lint --offline --profile production playbooks
 
 unit: $(BIN)/.installed
 	$(BIN)/pytest tests/unit
 
-test: $(BIN)/.installed system-deps lint
-	$(BIN)/pytest tests
+# The lab integration tests need root and the Debian packages of system-deps; with CI=true they
+# fail rather than skip when the lab cannot start.
+integration: $(BIN)/.installed system-deps
+	$(BIN)/pytest tests/integration
+
+test: $(BIN)/.installed system-deps lint unit integration
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/plan_scale.py

@@ -43,6 +43,8 @@ def check_inputs(ctx: Context) -> None:
         raise UserError(f"{file}: no such site file (pass inventories/<site> or its site.yaml)")
     if not ctx.playbooks.is_dir():
         raise UserError(f"{ctx.playbooks}: no such playbooks directory")
+    # The playbook tools run from the project folder (for its ansible.cfg): make it absolute.
+    ctx.playbooks = ctx.playbooks.resolve()
     if ctx.base is not None:
         ctx.base_text = plandiff.file_at_ref(file, ctx.base)
 

@@ -22,6 +22,9 @@ from rigshift import paths
 from rigshift.ci import plandiff
 from rigshift.errors import UserError
 from rigshift.model import SiteModel, parse_site, site_file
+from rigshift.plan import Assessment, build_plan
+from rigshift.render import MANIFEST, TARGETS
+from rigshift.site import load_checked
 
 
 class Failed(Exception):
@@ -52,8 +55,7 @@ class Context:
     lab: bool = False
     playbooks: Path = paths.PLAYBOOKS
     workdir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
-    model: SiteModel | None = None
-    assessment: Any = None
+    checked: tuple[SiteModel, Assessment] | None = None
     plan: dict[str, Any] | None = None
     plan_diff: plandiff.PlanDiff | None = None
     notes: list[str] = field(default_factory=list)
@@ -63,10 +65,11 @@ class Context:
         file = site_file(self.site)
         return file.parent
 
-    def need_model(self) -> SiteModel:
-        if self.model is None:
+    def need_site(self) -> tuple[SiteModel, Assessment]:
+        """The validated site and its assessment, or Skipped when step 1 failed."""
+        if self.checked is None:
             raise Skipped("not run: the site file did not validate (step 1)")
-        return self.model
+        return self.checked
 
 
 @dataclass(frozen=True)
@@ -95,14 +98,13 @@ def part(module: str, attr: str) -> Any:
 
 def validate(ctx: Context) -> str:
     """Every rule of the model, plus the checks every command makes before it uses a site."""
-    load_checked = part("rigshift.site", "load_checked")
     try:
-        ctx.model, ctx.assessment = load_checked(ctx.site)
+        ctx.checked = load_checked(ctx.site)
     except UserError as exc:
         lines = exc.render().splitlines()
         problems = [line for line in lines if not line.startswith(" ")] or lines
         raise Failed(f"{len(problems)} problem(s): {problems[0]}", lines) from None
-    model = ctx.need_model()
+    model, _ = ctx.need_site()
     gpus = sum(rig.gpu_count for rig in model.fleet.rigs)
     return f"{site_file(ctx.site)}: {len(model.fleet.rigs)} rigs, {gpus} GPUs"
 
@@ -112,9 +114,8 @@ def validate(ctx: Context) -> str:
 
 def plan(ctx: Context) -> str:
     """The conversion plan, and with --base, its difference against the base ref's site file."""
-    model = ctx.need_model()
-    build_plan = part("rigshift.plan", "build_plan")
-    ctx.plan = build_plan(model).to_json()
+    model, assessment = ctx.need_site()
+    ctx.plan = build_plan(model, assessment).to_json()
     summary = plandiff.summary(ctx.plan)
     if ctx.base is None or ctx.base_text is None:
         return summary
@@ -138,9 +139,8 @@ def render(ctx: Context) -> str:
     Render targets are pure (they return paths and contents, see `rigshift.render`), so nothing
     is written: the check cannot disturb the tree it checks.
     """
-    model = ctx.need_model()
-    targets = part("rigshift.render", "TARGETS")
-    files = [item for target in targets for item in target(model, ctx.assessment, ctx.site_dir)]
+    model, assessment = ctx.need_site()
+    files = [item for target in TARGETS for item in target(model, assessment, ctx.site_dir)]
     stale = stale_files(files, ctx.site_dir / "generated")
     if stale:
         raise Failed(
@@ -163,7 +163,7 @@ def stale_files(files: list[tuple[Path, str]], generated: Path) -> list[str]:
             continue
         if not same:
             out.append(f"differs: {path}")
-    manifest = generated / part("rigshift.render", "MANIFEST")
+    manifest = generated / MANIFEST
     try:
         owned = json.loads(manifest.read_text(encoding="utf-8")).get("files", [])
     except (FileNotFoundError, ValueError, AttributeError):
@@ -253,7 +253,7 @@ def lab(ctx: Context) -> str:
     """A lab of the site's shape, a converge in --check --diff mode against it, then teardown."""
     if not ctx.lab:
         raise Skipped("not requested (pass --lab to rehearse on local hosts)", optional=True)
-    ctx.need_model()
+    ctx.need_site()
     raise Skipped("not run: the lab and converge parts are not wired into rigshift ci yet")
 
 
@@ -262,7 +262,7 @@ def lab(ctx: Context) -> str:
 
 def preview(ctx: Context) -> str:
     """The offline stack preview, with every plain Kubernetes object schema-validated."""
-    ctx.need_model()
+    ctx.need_site()
     raise Skipped("not run: the stack preview part is not wired into rigshift ci yet")
 
 

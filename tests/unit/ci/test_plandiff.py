@@ -1,0 +1,115 @@
+"""The plan difference a reviewer reads: figures from two real plans, the headline, the table,
+and `--base` against a temp git repository with two commits of a site file."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from rigshift.ci import plandiff
+from rigshift.errors import UserError
+from rigshift.model import parse_site
+from rigshift.plan import build_plan
+from tests.unit.ci.conftest import ROOT, RunCli
+
+LAB = (ROOT / "inventories" / "lab" / "site.yaml").read_text()
+
+# Hand-written: one more rig of six RX 580s (which the plan retires: ROCm dropped Polaris).
+EXTRA_RIG = """\
+    - name: lab-4
+      address: 198.18.0.14
+      board: ASUS B250 MINING EXPERT
+      cpu: Intel Celeron G3930
+      ram_gb: 4
+      disks: [{name: sda, size_gb: 16, kind: usb, role: os}]
+      nics: [{name: eth0, speed_gbps: 1}]
+      psu_w: 1200
+      mining_os: hiveos
+      gpus:
+        - {model: RX 580 8GB, count: 6, link: {gen: 3, width: 1}}
+"""
+
+
+def _plan(text: str) -> dict[str, object]:
+    return build_plan(parse_site(text, "site.yaml")).to_json()
+
+
+def test_a_retired_rig_reads_as_retired_gpus_and_nothing_else() -> None:
+    base, head = _plan(LAB), _plan(LAB + EXTRA_RIG)
+    diff = plandiff.diff("main", base, head)
+    retire = diff.value("gpus.retire")
+    assert retire is not None
+    assert retire.delta == 6
+    assert {c.metric.key for c in diff.changed} == {"gpus.retire", "rigs.total"}
+    assert diff.headline() == "Against main, this change retires 6 GPUs."
+    assert "| GPUs retired | 6 | 12 | +6 |" in diff.table()
+
+
+def test_more_kept_gpus_add_power_and_servers() -> None:
+    head_text = LAB.replace("{model: RTX 3090, count: 2,", "{model: RTX 3090, count: 8,")
+    base, head = _plan(LAB), _plan(head_text)
+    diff = plandiff.diff("v1.0", base, head)
+    power = diff.value("power_kw")
+    assert power is not None
+    assert power.delta == pytest.approx(head["power"]["it_load_kw"] - base["power"]["it_load_kw"])  # type: ignore[index]
+    assert power.delta > 0
+    text = diff.headline()
+    assert text.startswith("Against v1.0, this change keeps 6 more GPUs")
+    assert f"adds {diff.number(power.delta, 'kW')}" in text
+    assert diff.to_json()["metrics"][0]["key"] == "gpus.train"
+
+
+def test_an_unchanged_plan_says_so() -> None:
+    diff = plandiff.diff("main", _plan(LAB), _plan(LAB))
+    assert diff.changed == ()
+    assert diff.headline() == "This change leaves the plan as it was at main."
+
+
+def test_a_plan_of_another_schema_version_is_refused() -> None:
+    with pytest.raises(UserError, match="schema_version 2"):
+        plandiff.figures({**_plan(LAB), "schema_version": 2})
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=ci test", "-c", "user.email=ci@test.invalid", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_base_ref_diff_in_a_git_repo(
+    rigshift: RunCli, tmp_path: Path, tiny_playbooks: Path
+) -> None:
+    repo = tmp_path / "site-repo"
+    site = repo / "inventories" / "lab"
+    site.mkdir(parents=True)
+    (site / "site.yaml").write_text(LAB)
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "lab as it is")
+    (site / "site.yaml").write_text(LAB + EXTRA_RIG)
+    _git(repo, "commit", "-q", "-am", "add lab-4")
+    md = tmp_path / "comment.md"
+    run = rigshift("ci", site, "--base", "HEAD~1", "--markdown", md, "--playbooks", tiny_playbooks)
+    assert "PASS plan" in run.out
+    assert "Against HEAD~1, this change retires 6 GPUs." in run.out
+    text = md.read_text()
+    assert "### Plan difference" in text
+    assert "| GPUs retired | 6 | 12 | +6 |" in text
+
+
+def test_an_unknown_base_ref_is_bad_input(rigshift: RunCli, tmp_path: Path) -> None:
+    repo = tmp_path / "site-repo"
+    (repo / "lab").mkdir(parents=True)
+    (repo / "lab" / "site.yaml").write_text(LAB)
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "lab")
+    run = rigshift("ci", repo / "lab", "--base", "no-such-ref")
+    assert run.code == 2
+    assert "--base no-such-ref: cannot read lab/site.yaml" in run.err
+    assert "Traceback" not in run.err

@@ -1,0 +1,95 @@
+"""One broken thing per step: `rigshift ci` exits non-zero and names the step and the cause.
+
+Every test works on temp copies (a site copied from inventories/lab, a tiny playbooks folder);
+the real tree is never changed.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from tests.unit.ci.conftest import RunCli
+
+
+def _failed(run_out: str, step: str) -> str:
+    """The terminal line of a failed step (the test fails if there is none)."""
+    lines = [line for line in run_out.splitlines() if f"FAIL {step} " in line]
+    assert lines, f"step {step} did not fail:\n{run_out}"
+    return lines[0]
+
+
+def test_a_bad_site_field_fails_validate_and_names_the_field(
+    rigshift: RunCli, lab_copy: Path, tiny_playbooks: Path
+) -> None:
+    text = (lab_copy / "site.yaml").read_text()
+    (lab_copy / "site.yaml").write_text(text.replace("ram_gb: 4", "ram_gb: lots"))
+    run = rigshift("ci", lab_copy, "--playbooks", tiny_playbooks)
+    assert run.code == 1
+    assert "fleet.rigs[1].ram_gb" in _failed(run.out, "validate")
+    # Later steps that need the model say why they did not run; the playbooks still get checked.
+    assert "SKIP plan" in run.out
+    assert "the site file did not validate" in run.out
+    assert "PASS playbooks" in run.out
+
+
+def test_a_stale_render_fails_render_and_names_the_file(
+    rigshift: RunCli, lab_copy: Path, tiny_playbooks: Path
+) -> None:
+    hosts = lab_copy / "generated" / "hosts.yml"
+    hosts.write_text(hosts.read_text() + "# edited by hand\n")
+    junit = lab_copy.parent / "out.xml"
+    run = rigshift("ci", lab_copy, "--playbooks", tiny_playbooks, "--junit", junit)
+    assert run.code == 1
+    line = _failed(run.out, "render")
+    assert "stale" in line
+    assert f"differs: {hosts}" in run.out
+    case = next(c for c in ET.parse(junit).iter("testcase") if "render" in c.get("name", ""))
+    failure = case.find("failure")
+    assert failure is not None
+    assert f"differs: {hosts}" in (failure.text or "")
+
+
+def test_a_site_never_rendered_fails_render(
+    rigshift: RunCli, tmp_path: Path, lab_copy: Path, tiny_playbooks: Path
+) -> None:
+    for file in sorted((lab_copy / "generated").rglob("*"), reverse=True):
+        file.unlink() if file.is_file() else file.rmdir()
+    run = rigshift("ci", lab_copy, "--playbooks", tiny_playbooks)
+    assert run.code == 1
+    _failed(run.out, "render")
+    assert f"missing: {lab_copy / 'generated' / 'hosts.yml'}" in run.out
+
+
+def test_a_playbook_syntax_error_fails_playbooks_and_names_the_playbook(
+    rigshift: RunCli, lab_copy: Path, tiny_playbooks: Path
+) -> None:
+    # Hand-written: a play with an unknown keyword, which only the syntax check catches.
+    (tiny_playbooks / "broken.yml").write_text(
+        "---\n- name: A broken play\n  hosts: all\n  taskz: []\n"
+    )
+    run = rigshift("ci", lab_copy, "--playbooks", tiny_playbooks)
+    assert run.code == 1
+    assert "playbooks/broken.yml: syntax check failed" in _failed(run.out, "playbooks")
+    assert "taskz" in run.out
+
+
+def test_a_lint_violation_fails_playbooks_and_names_the_rule(
+    rigshift: RunCli, lab_copy: Path, tiny_playbooks: Path
+) -> None:
+    # Hand-written: valid syntax, but a command with no changed_when (production profile).
+    (tiny_playbooks / "ping.yml").write_text(
+        (tiny_playbooks / "ping.yml").read_text()
+        + "    - name: Print the uptime\n      ansible.builtin.command: uptime\n"
+    )
+    run = rigshift("ci", lab_copy, "--playbooks", tiny_playbooks)
+    assert run.code == 1
+    assert "ansible-lint (production profile): 1 violation" in _failed(run.out, "playbooks")
+    assert "playbooks/ping.yml:8: no-changed-when" in run.out
+
+
+def test_a_missing_site_is_bad_input(rigshift: RunCli, tmp_path: Path) -> None:
+    run = rigshift("ci", tmp_path / "nowhere")
+    assert run.code == 2
+    assert "no such site file" in run.err
+    assert "Traceback" not in run.err
