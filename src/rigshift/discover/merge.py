@@ -15,9 +15,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml as yaml11
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
 from rigshift.discover.records import BlockDevice, PcieLink
 from rigshift.discover.survey import HostSurvey, SurveyedGpu
@@ -104,10 +106,10 @@ def merge_fleet(text: str, surveys: list[HostSurvey], source: str = "site.yaml")
         if rig is None:
             rig = CommentedMap()
             name = _rig_name(survey)
-            rig["name"] = name
+            rig["name"] = _typed(name)
             address = survey.management_address(network)
             if address:
-                rig["address"] = address
+                rig["address"] = _typed(address)
             rigs.append(rig)
             result.added.append(name)
         before = _plain(rig)
@@ -272,6 +274,7 @@ def _number(value: float) -> float | int:
 def _set(rig: CommentedMap, key: str, value: Any) -> None:
     """Set `key`, keeping the old node (and its layout) when the value did not change, and
     placing a new key where the schema's order puts it."""
+    value = _typed(value)
     if key in rig:
         if _plain(rig[key]) != _plain(value):
             rig[key] = value
@@ -279,6 +282,36 @@ def _set(rig: CommentedMap, key: str, value: Any) -> None:
     later = RIG_KEYS[RIG_KEYS.index(key) + 1 :]
     position = next((i for i, k in enumerate(rig) if k in later), len(rig))
     rig.insert(position, key, value)
+
+
+_RESOLVER = yaml11.resolver.Resolver()
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _typed(value: Any) -> Any:
+    """Quote every string a YAML 1.1 reader would take for another type.
+
+    ruamel writes YAML 1.2, but site files are loaded with PyYAML (YAML 1.1), which reads a
+    bare PCI address like 0000:07:00.0 as a base-60 number.
+    """
+    if isinstance(value, dict):
+        for key in value:
+            value[key] = _typed(value[key])
+        return value
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            value[i] = _typed(item)
+        return value
+    if isinstance(value, str) and not isinstance(value, SingleQuotedScalarString):
+        return SingleQuotedScalarString(value) if _reads_as_other_type(value) else value
+    return value
+
+
+def _reads_as_other_type(text: str) -> bool:
+    tag: str = _RESOLVER.resolve(  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
+        yaml11.ScalarNode, text, (True, False)
+    )
+    return tag != _STR_TAG
 
 
 def _plain(value: Any) -> Any:

@@ -238,11 +238,12 @@ def read_host_dir(directory: Path) -> HostSurvey:
         survey.nvidia = parse_nvidia_smi(xml, src("nvidia-smi.xml"))
     else:
         rc = status.get("nvidia-smi.xml")
-        survey.notes.append(
-            "no NVIDIA driver (nvidia-smi not found)"
-            if rc in (None, NOT_FOUND)
-            else f"no NVIDIA driver answering (nvidia-smi exit {rc})"
-        )
+        if rc in (None, NOT_FOUND):
+            survey.notes.append("no NVIDIA driver (nvidia-smi not found)")
+        elif rc == 0:
+            survey.notes.append("nvidia-smi ran but its output was not saved")
+        else:
+            survey.notes.append(f"no NVIDIA driver answering (nvidia-smi exit {rc})")
     if (out := text("lspci.txt")) is not None:
         survey.pci = parse_lspci(out, src("lspci.txt"))
     else:
