@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rigshift.lab import Lab, down, up
+from rigshift.lab import Lab, LabError, LabHost, LabPlan, down, labs, net, up
+from rigshift.lab.core import lab_dir
 from rigshift.lab.net import namespaces
 from rigshift.lab.system import Proc
 
@@ -119,3 +120,24 @@ def test_down_leaves_no_namespace_process_or_mount_and_runs_twice(lab: Lab) -> N
     assert down(name) is False
     # The session lab is untouched by the other lab's down.
     assert lab.ssh_ok(lab.hosts[0].name)
+
+
+def test_a_failed_up_leaves_nothing_behind(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = f"f{os.getpid()}"
+    real = net.create_host
+    calls: list[str] = []
+
+    def second_host_breaks(plan: LabPlan, host: LabHost) -> None:
+        calls.append(host.name)
+        if len(calls) == 2:
+            raise LabError("injected failure while wiring the second host")
+        real(plan, host)
+
+    monkeypatch.setattr(net, "create_host", second_host_breaks)
+    with pytest.raises(LabError, match="injected"):
+        up(lab.site, hosts=2, seed="none", name=name)
+    assert not [n for n in namespaces() if n.startswith(f"rs-{name}-")]
+    assert not lab_dir(name).exists()
+    assert name not in labs()
+    # The shared cache still serves the session lab.
+    lab.exec(lab.hosts[0].name, ["bash", "-c", "exec 3<>/dev/tcp/198.18.0.1/3142"])

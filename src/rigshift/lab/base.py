@@ -29,8 +29,9 @@ def base_key(
     return hashlib.sha256(recipe.encode()).hexdigest()[:12]
 
 
-def base_tree(mirror: str, say: Callable[[str], None], cache: Path = CACHE) -> Path:
-    """Return the cached base tree, building it first if this machine has none yet."""
+def base_tree(mirror: str, say: Callable[[str], None], cache: Path | None = None) -> Path:
+    """Return the cached base tree (in `cache`, default CACHE), building it first if needed."""
+    cache = CACHE if cache is None else cache
     tree = cache / f"base-{SUITE}-{base_key()}"
     with locked(cache / f"{tree.name}.lock"):
         if (tree / "usr" / "sbin" / "sshd").exists():

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from rigshift.errors import UserError
 from rigshift.model import SiteModel
+from rigshift.model.schema import parse_pool_entry
 
 # Short and DNS-like so that namespace names stay readable in `ip netns list`.
 LAB_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
@@ -97,6 +98,14 @@ def host_roles(site: SiteModel, rig_name: str) -> tuple[str, ...]:
     return ("k8s_server",) if server else ("k8s_agent",)
 
 
+def reserved(site: SiteModel, address: ipaddress.IPv4Address) -> bool:
+    """True for addresses the site gives to something other than a rig: API VIP, LB pool."""
+    if address == site.kubernetes.api_vip:
+        return True
+    pools = (parse_pool_entry(entry) for entry in site.network.load_balancer_pool)
+    return any(first <= address <= last for first, last in pools)
+
+
 def make_plan(site: SiteModel, lab_name: str, count: int | None = None) -> LabPlan:
     """Plan a lab of `count` hosts (default: one per rig of the site file).
 
@@ -136,7 +145,8 @@ def make_plan(site: SiteModel, lab_name: str, count: int | None = None) -> LabPl
                 mining_os=rig.mining_os,
             )
         )
-    free = (a for a in network.hosts() if a not in used)
+    # Extra hosts must not take an address the site already gives to something else.
+    free = (a for a in network.hosts() if a not in used and not reserved(site, a))
     for i in range(len(hosts) + 1, count + 1):
         address = next(free, None)
         if address is None:
