@@ -11,7 +11,7 @@ import sys
 import click
 
 from rigshift import __version__
-from rigshift.cli import ci, discover, lab, plan, render, site
+from rigshift.cli import ci, converge, discover, lab, plan, render, site
 from rigshift.errors import UserError
 
 
@@ -28,6 +28,7 @@ for command in (
     *plan.COMMANDS,
     *lab.COMMANDS,
     *discover.COMMANDS,
+    *converge.COMMANDS,
 ):
     cli.add_command(command)
 

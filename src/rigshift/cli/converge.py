@@ -1,0 +1,55 @@
+"""`rigshift converge`: run the conversion playbooks against a site's rigs or a lab."""
+
+from __future__ import annotations
+
+import click
+from rich.console import Console
+
+from rigshift.run import PHASES, ConvergeOptions, check_phases, converge, prepare
+from rigshift.run.progress import Progress, summary
+
+
+@click.command(name="converge")
+@click.argument("site", type=click.Path(path_type=str))
+@click.option(
+    "--lab",
+    "lab",
+    is_flag=False,
+    flag_value="lab",
+    default=None,
+    metavar="[NAME]",
+    help="Converge the running lab NAME (default: lab) instead of the site's rigs.",
+)
+@click.option(
+    "--phase",
+    "phases",
+    multiple=True,
+    metavar="P",
+    help=f"Run only these phases (repeatable): {', '.join(PHASES)}.",
+)
+@click.option("--limit", default=None, metavar="HOSTS", help="Ansible host pattern to limit to.")
+@click.option("--check", is_flag=True, help="Dry run: report what would change, change nothing.")
+@click.option("--diff", is_flag=True, help="Show the changes made (or, with --check, planned).")
+def converge_command(
+    site: str, lab: str | None, phases: tuple[str, ...], limit: str | None, check: bool, diff: bool
+) -> None:
+    """Render SITE and run the conversion phases on its rigs, with live progress.
+
+    Exits 1 naming every host that failed or was unreachable; the other hosts carry on.
+    """
+    selected = check_phases(phases) if phases else list(PHASES)
+    target = prepare(site, lab)
+    options = ConvergeOptions(
+        phases=selected, limit=limit, check=check, diff=diff, extra_env=target.env
+    )
+    console = Console()
+    with Progress(selected, console) as progress:
+        result = converge(
+            target.site_name, target.inventory, options, data_dir=target.data_dir, listener=progress
+        )
+    console.print(summary(result))
+    if not result.ok:
+        raise SystemExit(1)
+
+
+COMMANDS = (converge_command,)

@@ -1,0 +1,25 @@
+"""Converge: run the conversion phases with ansible-runner and report per host and phase.
+
+target = prepare("inventories/lab", lab="lab")
+result = converge(target.site_name, target.inventory, ConvergeOptions(),
+                  data_dir=target.data_dir)
+result.failed_hosts()   # {"lab-2": "unreachable in baseline"}
+"""
+
+from rigshift.run.converge import PHASES, ConvergeOptions, RunResult, check_phases, converge
+from rigshift.run.events import NOTE_PREFIX, HostResult, PhaseTally, tally
+from rigshift.run.target import Target, prepare
+
+__all__ = [
+    "NOTE_PREFIX",
+    "PHASES",
+    "ConvergeOptions",
+    "HostResult",
+    "PhaseTally",
+    "RunResult",
+    "Target",
+    "check_phases",
+    "converge",
+    "prepare",
+    "tally",
+]

@@ -1,0 +1,197 @@
+"""Run the conversion phases against a site's rigs (or a lab) with ansible-runner.
+
+Each phase is its own ansible-playbook run (`playbooks/<phase>.yml`), so every host gets exact
+counts per phase, and a host that failed or was unreachable in one phase is left out of the
+later ones while the others carry on. Facts are cached between the runs (see ansible.cfg), so
+splitting the phases costs little. The run ends with a JSON record in
+`build/<site>/runs/<timestamp>.json`, written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rigshift import paths
+from rigshift.errors import UserError
+from rigshift.files import write_atomic
+from rigshift.run.events import PhaseTally
+
+PHASES = ("decommission", "baseline", "network", "storage", "gpu", "kubernetes", "verify")
+
+# Called with (phase, event) for every ansible-runner event, and with (phase, None) when a
+# phase starts, so a progress view can follow along.
+Listener = Callable[[str, Mapping[str, Any] | None], None]
+
+
+@dataclass
+class ConvergeOptions:
+    """What to run and how."""
+
+    phases: Sequence[str] = PHASES
+    limit: str | None = None
+    check: bool = False
+    diff: bool = False
+    # Ansible's settings file; None runs with Ansible's defaults (bench/converge.py compares).
+    ansible_cfg: Path | None = paths.ROOT / "ansible.cfg"
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    """Every phase's tally, in order, and where the run record went."""
+
+    site: str
+    options: ConvergeOptions
+    started: str
+    seconds: float = 0.0
+    phases: list[PhaseTally] = field(default_factory=list)
+    record: Path | None = None
+
+    def hosts(self) -> list[str]:
+        names = {name for tally in self.phases for name in tally.hosts}
+        return sorted(names)
+
+    def failed_hosts(self) -> dict[str, str]:
+        """Host -> 'failed in <phase>' / 'unreachable in <phase>', for the first phase it broke."""
+        out: dict[str, str] = {}
+        for tally in self.phases:
+            for name, host in tally.hosts.items():
+                if host.status != "ok" and name not in out:
+                    out[name] = f"{host.status} in {tally.phase}"
+        return out
+
+    def phase_errors(self) -> dict[str, str]:
+        """Phase -> why it ended before reaching any host."""
+        return {t.phase: t.error for t in self.phases if t.error}
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed_hosts() and not self.phase_errors()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "site": self.site,
+            "started": self.started,
+            "seconds": round(self.seconds, 1),
+            "options": {
+                "phases": list(self.options.phases),
+                "limit": self.options.limit,
+                "check": self.options.check,
+                "diff": self.options.diff,
+            },
+            "ok": self.ok,
+            "failed_hosts": self.failed_hosts(),
+            "phase_errors": self.phase_errors(),
+            "phases": {
+                t.phase: {name: host.to_json() for name, host in sorted(t.hosts.items())}
+                for t in self.phases
+            },
+        }
+
+
+def check_phases(phases: Sequence[str]) -> list[str]:
+    """The requested phases in conversion order; a UserError for an unknown one."""
+    unknown = [p for p in phases if p not in PHASES]
+    if unknown:
+        raise UserError(f"--phase {unknown[0]!r}: expected one of {', '.join(PHASES)}")
+    return [p for p in PHASES if p in phases]
+
+
+def converge(
+    site_name: str,
+    inventory: Sequence[Path],
+    options: ConvergeOptions,
+    *,
+    data_dir: Path,
+    listener: Listener | None = None,
+    record_dir: Path | None = None,
+) -> RunResult:
+    """Run `options.phases` in order against `inventory`; write the run record; return it all.
+
+    `data_dir` is ansible-runner's private data dir (artifacts of each phase land there).
+    Hosts that fail a phase are excluded from the later phases with a `!host` limit.
+    """
+    import ansible_runner  # imported here: `rigshift --help` should not pay for it
+
+    phases = check_phases(options.phases)
+    began = time.monotonic()
+    result = RunResult(
+        site=site_name,
+        options=options,
+        started=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    envvars = _environment(options, data_dir)
+    broken: set[str] = set()
+    for phase in phases:
+        tally = PhaseTally(phase)
+        result.phases.append(tally)
+        if listener:
+            listener(phase, None)
+
+        def handle(event: dict[str, Any], phase: str = phase, tally: PhaseTally = tally) -> bool:
+            tally.feed(event)
+            if listener:
+                listener(phase, event)
+            return True  # keep the event in the artifacts too
+
+        runner = ansible_runner.run(
+            private_data_dir=str(data_dir),
+            project_dir=str(paths.PLAYBOOKS),
+            playbook=f"{phase}.yml",
+            inventory=[str(p.resolve()) for p in inventory],
+            envvars=envvars,
+            limit=_limit(options.limit, broken),
+            cmdline=" ".join(_flags(options)) or None,
+            binary=_ansible_playbook(),
+            event_handler=handle,
+            quiet=True,
+            rotate_artifacts=3 * len(PHASES),
+        )
+        if not tally.finished:
+            tally.abort(
+                sorted(tally.hosts),
+                f"ansible-playbook ended without a recap (status {runner.status}, rc {runner.rc})",
+            )
+        broken |= set(tally.failed_hosts())
+    result.seconds = time.monotonic() - began
+    record_dir = record_dir or paths.ROOT / "build" / site_name / "runs"
+    result.record = record_dir / f"{result.started.replace(':', '')}.json"
+    write_atomic(result.record, json.dumps(result.to_json(), indent=2) + "\n")
+    return result
+
+
+def _environment(options: ConvergeOptions, data_dir: Path) -> dict[str, str]:
+    env = {
+        # ansible-runner starts ansible-playbook in the project dir; the settings file is named
+        # explicitly so the checkout's ansible.cfg applies wherever rigshift runs from.
+        "ANSIBLE_CONFIG": str(options.ansible_cfg) if options.ansible_cfg else os.devnull,
+        "ANSIBLE_ROLES_PATH": str(paths.PLAYBOOKS / "roles"),
+    }
+    if options.ansible_cfg:
+        env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = str(data_dir / "facts")
+    return env | dict(options.extra_env)
+
+
+def _flags(options: ConvergeOptions) -> list[str]:
+    return [*(["--check"] if options.check else []), *(["--diff"] if options.diff else [])]
+
+
+def _limit(limit: str | None, broken: set[str]) -> str | None:
+    """The user's --limit with the hosts that already failed taken out."""
+    if not broken:
+        return limit
+    return ",".join([limit or "all", *(f"!{name}" for name in sorted(broken))])
+
+
+def _ansible_playbook() -> str | None:
+    """ansible-playbook beside the running Python (the venv), when PATH does not have it."""
+    candidate = Path(sys.executable).parent / "ansible-playbook"
+    return str(candidate) if candidate.exists() else None
