@@ -36,6 +36,7 @@ class GpuSpec:
     pcie_link_fused: bool = False
     mining_sku: bool = False
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    shared_names: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def cc(self) -> float | None:
@@ -52,15 +53,43 @@ def _key(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", name.lower())
 
 
+# What lspci adds around a device name: "NVIDIA Corporation GA102 [GeForce RTX 3090]
+# [10de:2204] (rev a1)". Only the bracketed marketing name identifies the model.
+_LSPCI_IDS = re.compile(r"\s*(\[[0-9a-f]{4}:[0-9a-f]{4}\]|\(rev [0-9a-f]+\))", re.IGNORECASE)
+_LSPCI_BRACKET = re.compile(r"\[([^\[\]]+)\]\s*$")
+# Board revisions that do not change the datasheet facts this catalogue holds.
+_REVISION_SUFFIX = re.compile(r"\s+(Rev\. ?A|Lite Hash Rate|LHR)$", re.IGNORECASE)
+
+
+def _alternatives(bracket: str) -> list[str]:
+    """lspci lists sibling boards in one name: "Radeon RX 470/480/570/570X/580/580X/590".
+
+    Later parts inherit the first part's prefix ("Radeon RX ") when they start with a digit.
+    """
+    parts = [part.strip() for part in re.split(r"\s*/\s*", bracket) if part.strip()]
+    if not parts:
+        return []
+    prefix = re.sub(r"\d\w*(\s+\w+)?$", "", parts[0])
+    return [parts[0], *(prefix + part if part[0].isdigit() else part for part in parts[1:])]
+
+
+def _vram_fits(spec: GpuSpec, vram_gb: float) -> bool:
+    """Drivers report a little less (or a little more, in GiB) than the datasheet's VRAM."""
+    return abs(spec.vram_gb - vram_gb) <= max(0.5, 0.1 * spec.vram_gb)
+
+
 class Catalog:
     """All known GPU models, indexed by canonical name and every alias."""
 
     def __init__(self, specs: list[GpuSpec]) -> None:
         self.specs = specs
         self._index: dict[str, GpuSpec] = {}
+        self._shared: dict[str, list[GpuSpec]] = {}
         for spec in specs:
             for name in (spec.model, *spec.aliases):
                 self._index[_key(name)] = spec
+            for name in spec.shared_names:
+                self._shared.setdefault(_key(name), []).append(spec)
 
     @classmethod
     def from_rows(cls, rows: list[dict[str, Any]]) -> Catalog:
@@ -68,12 +97,52 @@ class Catalog:
         for row in rows:
             row = dict(row)
             row["aliases"] = tuple(row.get("aliases") or ())
+            row["shared_names"] = tuple(row.get("shared_names") or ())
             specs.append(GpuSpec(**row))
         return cls(specs)
 
     def get(self, name: str) -> GpuSpec | None:
         """The spec for a catalogue name or alias, or None."""
         return self._index.get(_key(name))
+
+    def candidates(self, name: str, vram_gb: float | None = None) -> list[GpuSpec]:
+        """Every model a reported name can stand for, narrowed by the VRAM seen when given.
+
+        Understands nvidia-smi names, amdgpu marketing names ("AMD Radeon RX 580 Series") and
+        lspci names with their vendor, IDs, revision and sibling lists
+        ("Advanced Micro Devices, Inc. [AMD/ATI] Ellesmere [Radeon RX 470/480/570/570X/580/580X/590]
+        (rev e7)"). A name one of whose siblings is not catalogued yields no candidates: the card
+        may be that sibling.
+        """
+        found = self._all_named(name)
+        if vram_gb is not None:
+            found = [spec for spec in found if _vram_fits(spec, vram_gb)]
+        return found
+
+    def resolve(self, name: str, vram_gb: float | None = None) -> GpuSpec | None:
+        """The one model a surveyed card is, or None when unknown or still ambiguous.
+
+        A model-specific name wins outright; a name shared by several models (an AMD family,
+        an lspci sibling list) needs the VRAM to single one out.
+        """
+        spec = self.get(name)
+        if spec is not None:
+            return spec
+        found = self.candidates(name, vram_gb)
+        return found[0] if len(found) == 1 else None
+
+    def _all_named(self, name: str) -> list[GpuSpec]:
+        clean = _LSPCI_IDS.sub("", name).strip()
+        bracket = _LSPCI_BRACKET.search(clean)
+        names = _alternatives(bracket.group(1)) if bracket else [clean]
+        found: dict[str, GpuSpec] = {}
+        for each in names:
+            key = _key(_REVISION_SUFFIX.sub("", each))
+            specs = [self._index[key]] if key in self._index else self._shared.get(key, [])
+            if not specs:
+                return []
+            found.update((spec.model, spec) for spec in specs)
+        return list(found.values())
 
     def __getitem__(self, name: str) -> GpuSpec:
         spec = self.get(name)

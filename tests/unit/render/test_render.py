@@ -165,10 +165,13 @@ def test_a_failing_target_writes_nothing(lab: Path) -> None:
     assert not (lab / "generated").exists()
 
 
-def test_every_template_parses() -> None:
+def test_every_render_template_parses() -> None:
     env = environment()
-    names = [p.relative_to(paths.TEMPLATES).as_posix() for p in paths.TEMPLATES.rglob("*.j2")]
-    assert "hosts.yml.j2" in names
+    names = ["hosts.yml.j2"] + [
+        p.relative_to(paths.TEMPLATES).as_posix()
+        for p in (paths.TEMPLATES / "group_vars").rglob("*.j2")
+    ]
+    assert "group_vars/all/site.yml.j2" in names
     for name in names:
         env.get_template(name)
 
@@ -194,9 +197,11 @@ def test_cli_render_reports_what_it_wrote(lab: Path) -> None:
     runner = CliRunner()
     first = runner.invoke(cli, ["render", str(lab)])
     assert first.exit_code == 0, first.output
-    assert "hosts.yml" in first.output and "2 written" in first.output
+    assert "generated/hosts.yml" in first.output
+    assert "generated/group_vars/all/site.yml" in first.output
     second = runner.invoke(cli, ["render", str(lab)])
-    assert "0 written, 2 unchanged, 0 removed" in second.output
+    assert second.exit_code == 0, second.output
+    assert second.output.startswith("0 written, ") and ", 0 removed" in second.output
 
 
 def test_cli_render_refuses_a_broken_site(lab: Path) -> None:
