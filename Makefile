@@ -25,6 +25,12 @@ system-deps:
 demo: $(BIN)/.installed
 	$(BIN)/rigshift validate inventories/example-farm
 	$(BIN)/rigshift plan inventories/example-farm --format all --out build/example-farm
+	@# Rehearse the conversion on the lab: boot it seeded with HiveOS, converge it with live
+	@# progress and the summary, and always take it down again (trap), even when converge fails.
+	$(MAKE) --no-print-directory system-deps
+	trap '$(BIN)/rigshift lab down --name demo' EXIT; \
+	  $(BIN)/rigshift lab up --name demo --seed hiveos && \
+	  $(BIN)/rigshift converge inventories/lab --lab demo
 
 # The static checks only: no tests, no lab, no root needed.
 lint: $(BIN)/.installed
