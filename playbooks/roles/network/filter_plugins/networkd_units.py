@@ -139,18 +139,6 @@ def place_units(units: list[Unit], kinds_present: list[str]) -> list[Unit]:
     ]
 
 
-# Bit numbers from linux/capability.h.
-CAPABILITY_BITS = {"CAP_NET_ADMIN": 12, "CAP_SYS_ADMIN": 21}
-
-
-def has_capability(proc_status: str, capability: str) -> bool:
-    """Whether a /proc/<pid>/status text shows `capability` in the bounding set (CapBnd)."""
-    for line in proc_status.splitlines():
-        if line.startswith("CapBnd:"):
-            return bool(int(line.split(":", 1)[1].strip(), 16) >> CAPABILITY_BITS[capability] & 1)
-    return False
-
-
 class FilterModule:
     """Ansible entry point."""
 
@@ -159,5 +147,4 @@ class FilterModule:
             "networkd_units": networkd_units,
             "management_interface": management_interface,
             "place_units": place_units,
-            "has_capability": has_capability,
         }
