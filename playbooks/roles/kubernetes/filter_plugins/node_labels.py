@@ -1,0 +1,53 @@
+"""Node labels and taints from the plan (pure data): what tenants' pods select GPUs by."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+PREFIX = "rigshift.io"
+KEPT = ("train", "infer", "legacy")
+
+
+def _label_value(text: str) -> str:
+    """A Kubernetes label value: [A-Za-z0-9._-], at most 63 characters, alphanumeric ends."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-._")[:63].rstrip("-._")
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def plan_node_labels(gpus: list[dict[str, Any]], gpu_class: str) -> dict[str, Any]:
+    """Labels and taints for one rig from its `rigshift_gpus` and `rigshift_gpu_class` host vars.
+
+    The labels describe the rig's best class (the one tenants ask for); a legacy node is tainted
+    because only images built for CUDA 12 run on its Pascal cards.
+    """
+    kept = [g for g in gpus if g.get("class") in KEPT]
+    best = [g for g in kept if g.get("class") == gpu_class]
+    labels: dict[str, str] = {f"{PREFIX}/gpu-class": gpu_class if best else "none"}
+    taints: list[str] = []
+    if best:
+        top = max(best, key=lambda g: (float(g.get("vram_gb") or 0), g.get("model", "")))
+        labels |= {
+            f"{PREFIX}/gpu-model": _label_value(str(top["model"])),
+            f"{PREFIX}/gpu-vram-gb": _number(float(top["vram_gb"])),
+            f"{PREFIX}/gpu-count": str(sum(int(g.get("count", 1)) for g in kept)),
+            f"{PREFIX}/gpu-vendor": _label_value(str(top.get("vendor", ""))),
+        }
+    if gpu_class == "legacy" and best:
+        taints.append(f"{PREFIX}/gpu-class=legacy:NoSchedule")
+    return {"labels": labels, "taints": taints}
+
+
+def label_args(labels: dict[str, str]) -> list[str]:
+    """`key=value` strings for the node-label list of an RKE2 / k3s config, sorted."""
+    return [f"{key}={value}" for key, value in sorted(labels.items())]
+
+
+class FilterModule:
+    """Ansible entry point."""
+
+    def filters(self) -> dict[str, Any]:
+        return {"plan_node_labels": plan_node_labels, "label_args": label_args}
