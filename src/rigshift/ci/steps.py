@@ -21,6 +21,8 @@ from typing import Any
 from rigshift import paths
 from rigshift.ci import plandiff
 from rigshift.errors import UserError
+from rigshift.lab import down as lab_down
+from rigshift.lab import up as lab_up
 from rigshift.model import SiteModel, parse_site, site_file
 from rigshift.plan import Assessment, build_plan
 from rigshift.render import MANIFEST, TARGETS
@@ -59,6 +61,8 @@ class Context:
     plan: dict[str, Any] | None = None
     plan_diff: plandiff.PlanDiff | None = None
     notes: list[str] = field(default_factory=list)
+    # Progress of long steps (the lab), for the terminal.
+    say: Callable[[str], None] = field(default=lambda _: None)
 
     @property
     def site_dir(self) -> Path:
@@ -248,13 +252,66 @@ def _tool_lines(done: subprocess.CompletedProcess[str]) -> list[str]:
 
 # -- 5. lab --------------------------------------------------------------------------------------
 
+# A lab host is a whole Debian system: a 150-rig farm is rehearsed on its first rigs (in file
+# order, with their names and addresses). Every phase still runs for real against them; more
+# hosts of the same kind would add minutes to every pull request, not checks.
+LAB_MAX_HOSTS = 4
+
 
 def lab(ctx: Context) -> str:
     """A lab of the site's shape, a converge in --check --diff mode against it, then teardown."""
     if not ctx.lab:
         raise Skipped("not requested (pass --lab to rehearse on local hosts)", optional=True)
-    ctx.need_site()
-    raise Skipped("not run: the lab and converge parts are not wired into rigshift ci yet")
+    model, _ = ctx.need_site()
+    converge = part("rigshift.run.converge", "converge")
+    options = part("rigshift.run.converge", "ConvergeOptions")
+    rendered = ctx.site_dir / "generated" / "hosts.yml"
+    if not rendered.is_file():
+        raise Failed(f"no rendered inventory {rendered}: run `rigshift render {ctx.site_dir}`")
+    count = min(len(model.fleet.rigs), LAB_MAX_HOSTS)
+    # Rigs of a site still run their mining OS when the conversion starts: rehearse that.
+    seed = "hiveos" if any(r.mining_os == "hiveos" for r in model.fleet.rigs) else "none"
+    name = f"ci{os.getpid()}"
+    runner_dir = ctx.workdir / "runner"
+    runner_dir.mkdir(exist_ok=True)
+    ctx.say(f"booting lab {name!r}: {count} hosts, seed {seed}")
+    started = lab_up(ctx.site_dir, hosts=count, seed=seed, name=name, say=ctx.say)
+    try:
+        hosts = [h.name for h in started.hosts]
+        ctx.say(f"converging {', '.join(hosts)} with --check --diff")
+        result = converge(
+            model.site.name,
+            started.inventory_sources,
+            options(limit=",".join(hosts), check=True, diff=True),
+            data_dir=runner_dir,
+            record_dir=ctx.workdir / "runs",
+        )
+    finally:
+        ctx.say(f"taking lab {name!r} down")
+        lab_down(name, say=ctx.say)
+    problems = [f"{host}: {why}" for host, why in sorted(result.failed_hosts().items())]
+    problems += [f"phase {phase}: {why}" for phase, why in result.phase_errors().items()]
+    if problems:
+        raise Failed(f"check-mode converge failed: {problems[0]}", problems + _tails(runner_dir))
+    phases = ", ".join(t.phase for t in result.phases)
+    return (
+        f"converge --check --diff passed on {len(hosts)} lab hosts "
+        f"({count} of {len(model.fleet.rigs)} rigs; phases {phases}); lab taken down"
+    )
+
+
+def _tails(runner_dir: Path, lines: int = 15) -> list[str]:
+    """The last lines of each failed ansible-playbook run (ansible-runner keeps its output as
+    artifacts), so that a phase that ended without a recap still shows why."""
+    out: list[str] = []
+    runs = sorted((runner_dir / "artifacts").glob("*/rc"), key=lambda p: p.stat().st_mtime)
+    for rc in runs:
+        if rc.read_text().strip() in ("0", ""):
+            continue
+        text = (rc.parent / "stdout").read_text(errors="replace").splitlines()
+        out.append(f"ansible-playbook output (rc {rc.read_text().strip()}), last lines:")
+        out += ["    " + line for line in text[-lines:] if line.strip()]
+    return out
 
 
 # -- 6. preview ----------------------------------------------------------------------------------

@@ -61,9 +61,11 @@ def ci(
             if len(result.details) > TERMINAL_DETAIL_LINES:
                 click.echo(f"      ... {len(result.details) - TERMINAL_DETAIL_LINES} more lines")
 
-    report = run_ci(
-        Context(site=site, base=base, lab=lab, playbooks=playbooks), on_start=start, on_done=done
-    )
+    def say(message: str) -> None:
+        click.echo(f"      {message}")
+
+    context = Context(site=site, base=base, lab=lab, playbooks=playbooks, say=say)
+    report = run_ci(context, on_start=start, on_done=done)
     if report.plan_diff_lines:
         click.echo("")
         for line in report.plan_diff_lines:
