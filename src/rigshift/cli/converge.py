@@ -40,7 +40,12 @@ def converge_command(
     selected = check_phases(phases) if phases else list(PHASES)
     target = prepare(site, lab)
     options = ConvergeOptions(
-        phases=selected, limit=limit, check=check, diff=diff, extra_env=target.env
+        phases=selected,
+        limit=limit,
+        check=check,
+        diff=diff,
+        extra_env=target.env,
+        extravars=target.extravars,
     )
     console = Console()
     with Progress(selected, console) as progress:

@@ -42,6 +42,7 @@ class ConvergeOptions:
     # Ansible's settings file; None runs with Ansible's defaults (bench/converge.py compares).
     ansible_cfg: Path | None = paths.ROOT / "ansible.cfg"
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    extravars: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -148,6 +149,7 @@ def converge(
             playbook=f"{phase}.yml",
             inventory=[str(p.resolve()) for p in inventory],
             envvars=envvars,
+            extravars=dict(options.extravars) or None,
             limit=_limit(options.limit, broken),
             cmdline=" ".join(_flags(options)) or None,
             binary=_ansible_playbook(),

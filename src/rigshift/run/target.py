@@ -20,6 +20,8 @@ class Target:
     inventory: list[Path]
     data_dir: Path
     env: dict[str, str] = field(default_factory=dict)
+    # Role variables the target overrides (a lab keeps its evidence away from the site's).
+    extravars: dict[str, str] = field(default_factory=dict)
 
 
 def prepare(site: str | Path, lab: str | None = None) -> Target:
@@ -49,4 +51,9 @@ def prepare(site: str | Path, lab: str | None = None) -> Target:
         # Labs reuse the same addresses: each lab keeps its own SSH control sockets so two
         # labs never share a multiplexed connection.
         {"ANSIBLE_SSH_CONTROL_PATH_DIR": f"/tmp/.rigshift-cp-{running.name}"},
+        # Several labs of one site may run at once: each keeps its records in its own dir.
+        {
+            "decommission_evidence_dir": str(running.dir / "evidence"),
+            "verify_record_dir": str(running.dir / "acceptance"),
+        },
     )

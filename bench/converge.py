@@ -1,0 +1,76 @@
+"""Converge timings on the lab: first converge and no-op re-run, tuned ansible.cfg vs defaults.
+
+    sudo .venv/bin/python bench/converge.py [--hosts 3]
+
+Boots its own lab seeded with HiveOS, then in one run measures:
+  1. first converge with the repository's ansible.cfg (pipelining, fact cache, multiplexing)
+  2. the no-op re-run with it
+  3. every host reset to the seed, first converge with Ansible's default settings
+  4. the no-op re-run with the defaults
+and prints a table with the ratios. The tuned runs go first, so the package cache is at least as
+warm for the default runs: any bias favours the defaults. The lab is always taken down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rigshift.lab import Lab, down, up
+from rigshift.run import ConvergeOptions, RunResult, converge, prepare
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = ROOT / "inventories" / "lab"
+
+
+def timed(lab: Lab, cfg: Path | None, data_dir: Path) -> tuple[float, RunResult]:
+    target = prepare(SITE, lab.name)
+    options = ConvergeOptions(ansible_cfg=cfg, extra_env=target.env, extravars=target.extravars)
+    began = time.monotonic()
+    result = converge(target.site_name, target.inventory, options, data_dir=data_dir)
+    seconds = time.monotonic() - began
+    if not result.ok:
+        sys.exit(f"converge failed: {result.failed_hosts() or result.phase_errors()}")
+    return seconds, result
+
+
+def changed(result: RunResult) -> int:
+    return sum(h.changed for t in result.phases for h in t.hosts.values())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hosts", type=int, default=3)
+    args = parser.parse_args()
+    name = f"b{os.getpid()}"
+    lab = up(SITE, hosts=args.hosts, seed="hiveos", name=name, say=print)
+    try:
+        with tempfile.TemporaryDirectory(prefix="rigshift-bench-") as tmp:
+            work = Path(tmp)
+            rows = []
+            for label, cfg in (("tuned ansible.cfg", ROOT / "ansible.cfg"), ("Ansible defaults", None)):
+                if rows:
+                    for host in lab.hosts:
+                        lab.reset(host.name)
+                data_dir = work / label.split()[0]
+                first, first_result = timed(lab, cfg, data_dir)
+                again, again_result = timed(lab, cfg, data_dir)
+                rows.append((label, first, changed(first_result), again, changed(again_result)))
+                print(f"{label}: first {first:.1f} s, no-op re-run {again:.1f} s", flush=True)
+    finally:
+        down(name, say=print)
+
+    print(f"\nconverge of {args.hosts} lab hosts (all seven phases), seconds")
+    print(f"{'settings':<20} {'first':>8} {'changed':>8} {'re-run':>8} {'changed':>8}")
+    for label, first, c1, again, c2 in rows:
+        print(f"{label:<20} {first:>8.1f} {c1:>8} {again:>8.1f} {c2:>8}")
+    (_, tf, _, ta, _), (_, df, _, da, _) = rows
+    print(f"{'defaults / tuned':<20} {df / tf:>7.2f}x {'':>8} {da / ta:>7.2f}x")
+
+
+if __name__ == "__main__":
+    main()

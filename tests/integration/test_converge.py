@@ -1,0 +1,183 @@
+"""Converging the lab seeded with HiveOS: real playbooks against real hosts.
+
+The tests run in file order on the session's shared lab, each building on the last: a dry run
+on fresh hosts changes nothing; a converge removes HiveOS and hardens every host; a second
+converge changes nothing; a host killed mid-run fails alone and a re-run after a reset
+completes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rigshift.cli import cli
+from rigshift.lab import Lab
+from rigshift.run import ConvergeOptions, RunResult, converge, prepare
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE = ROOT / "inventories" / "lab"
+
+# What a dry run must leave exactly as it was.
+DIGEST = (
+    "set -e; "
+    "find /etc /hive /hive-config /lib/systemd/system -xdev -type f -print0 2>/dev/null"
+    " | sort -z | xargs -0 sha256sum; "
+    "find /etc /hive -xdev -type l -printf '%p -> %l\\n' 2>/dev/null | sort; "
+    "systemctl list-unit-files --no-pager --no-legend | sort; "
+    "dpkg-query --show --showformat='${Package} ${Version} ${db:Status-Status}\\n'"
+)
+
+
+def _converge(lab: Lab, **options: object) -> RunResult:
+    target = prepare(SITE, lab.name)
+    return converge(
+        target.site_name,
+        target.inventory,
+        ConvergeOptions(extra_env=target.env, extravars=target.extravars, **options),  # type: ignore[arg-type]
+        data_dir=target.data_dir,
+    )
+
+
+def _digest(lab: Lab, host: str) -> str:
+    out = lab.exec(host, ["bash", "-c", DIGEST], check=False).stdout
+    return hashlib.sha256(out.encode()).hexdigest()
+
+
+def _sh(lab: Lab, host: str, script: str) -> str:
+    return lab.exec(host, ["bash", "-c", script], check=False).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def hosts(lab: Lab) -> list[str]:
+    """Every lab host, reset to its HiveOS seed (other test files may have changed them)."""
+    names = [h.name for h in lab.hosts]
+    for name in names:
+        lab.reset(name)
+    return names
+
+
+def test_check_mode_on_a_fresh_lab_changes_nothing(lab: Lab, hosts: list[str]) -> None:
+    before = {h: _digest(lab, h) for h in hosts}
+    result = _converge(lab, check=True)
+    after = {h: _digest(lab, h) for h in hosts}
+    assert after == before
+    # Every phase up to verify previews cleanly; verify itself rejects the still-mining hosts.
+    for tally in result.phases:
+        broken = tally.failed_hosts()
+        assert broken == ([] if tally.phase != "verify" else hosts), tally.phase
+    decommission = result.phases[0]
+    assert all(decommission.hosts[h].changed > 0 for h in hosts), "the dry run saw HiveOS"
+
+
+def test_converge_removes_hiveos_and_hardens_every_host(lab: Lab, hosts: list[str]) -> None:
+    result = _converge(lab)
+    assert result.ok, result.failed_hosts()
+    for host in hosts:
+        assert _sh(lab, host, "ls -d /hive /hive-config 2>/dev/null") == ""
+        assert _sh(lab, host, "systemctl list-unit-files --no-legend 'hive*'") == ""
+        assert _sh(lab, host, "pgrep -af /hive/") == ""
+        assert (
+            _sh(
+                lab,
+                host,
+                "grep -rlE '/hive|hiveos' /var/spool/cron /etc/cron.d /etc/apt /etc/environment",
+            )
+            == ""
+        )
+        assert _sh(lab, host, "grep -rl nr_hugepages /etc/sysctl.d /etc/sysctl.conf") == ""
+        # sshd still answers the converge key, and refuses passwords.
+        assert lab.ssh_ok(host)
+        settings = _sh(lab, host, "sshd -T")
+        assert "passwordauthentication no" in settings
+        assert "permitrootlogin without-password" in settings
+
+
+def test_password_login_is_refused(lab: Lab, hosts: list[str]) -> None:
+    argv = lab.ssh_command(hosts[0], ["true"])
+    argv[argv.index("BatchMode=yes")] = "BatchMode=no"
+    argv[1:1] = [
+        "-o", "PreferredAuthentications=password,keyboard-interactive",
+        "-o", "PubkeyAuthentication=no",
+        "-o", "NumberOfPasswordPrompts=0",
+    ]  # fmt: skip
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL
+    )
+    assert proc.returncode == 255
+    # The server offers public keys only: no password method is on the table at all.
+    assert "Permission denied (publickey)" in proc.stderr
+
+
+def test_evidence_keeps_wallets_and_logs_keep_no_secrets(lab: Lab, hosts: list[str]) -> None:
+    for host in hosts:
+        evidence = json.loads((lab.dir / "evidence" / f"{host}.json").read_text())
+        assert evidence["mining_os"] == "hiveos"
+        assert "hive.service" in evidence["found"]["services"]
+        assert any(w.startswith("RFakeLab") for w in evidence["wallets"])
+        assert "LabFakeRigPass" not in json.dumps(evidence)
+    # Neither the run's output (ansible-runner artifacts) nor the run records carry secrets.
+    logs = [p for p in (lab.dir / "runner" / "artifacts").rglob("*") if p.is_file()]
+    logs += list((ROOT / "build" / "lab" / "runs").glob("*.json"))
+    assert logs
+    for path in logs:
+        text = path.read_text(errors="replace")
+        assert "LabFakeRigPass" not in text, path
+        assert "RFakeLab" not in text, path
+
+
+def test_lynis_hardening_index_is_at_least_80(lab: Lab, hosts: list[str]) -> None:
+    for host in hosts:
+        record = json.loads((lab.dir / "acceptance" / f"{host}.json").read_text())
+        assert record["accepted"], record["checks"]
+        assert int(record["lynis_hardening_index"]) >= 80, record["lynis_suggestions"]
+
+
+def test_second_converge_changes_nothing(lab: Lab, hosts: list[str]) -> None:
+    result = _converge(lab)
+    assert result.ok, result.failed_hosts()
+    changed = {
+        (t.phase, name): host.changed for t in result.phases for name, host in t.hosts.items()
+    }
+    assert set(name for _, name in changed) == set(hosts)
+    assert {k: v for k, v in changed.items() if v} == {}
+
+
+def test_a_host_killed_mid_run_fails_alone_and_a_rerun_completes(
+    lab: Lab, hosts: list[str]
+) -> None:
+    victim = hosts[-1]
+    lab.reset(victim)
+    runner = CliRunner()
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        outcome["result"] = runner.invoke(cli, ["converge", str(SITE), "--lab", lab.name])
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    # Kill the victim once decommissioning took HiveOS off it, in the middle of the run.
+    deadline = time.monotonic() + 600
+    while _sh(lab, victim, "test -e /hive && echo present") == "present":
+        assert time.monotonic() < deadline, "decommission never reached the victim"
+        time.sleep(0.5)
+    lab.stop_host(victim)
+    thread.join(timeout=1200)
+    first = outcome["result"]
+    assert first.exit_code == 1, first.output  # type: ignore[attr-defined]
+    output = " ".join(first.output.split())  # type: ignore[attr-defined]
+    failed_line = output[output.index("FAILED:") :]
+    assert victim in failed_line
+    assert not any(other in failed_line for other in hosts[:-1]), failed_line
+
+    lab.reset(victim)
+    second = runner.invoke(cli, ["converge", str(SITE), "--lab", lab.name])
+    assert second.exit_code == 0, second.output
+    assert f"all {len(hosts)} hosts converged" in second.output
