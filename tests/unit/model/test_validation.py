@@ -113,6 +113,12 @@ CASES = {
     "tenant quota exceeding usable GPUs": Case(
         "gpu_quota: 2", "gpu_quota: 500", "tenants[0].gpu_quota", "more than the"
     ),
+    "tenant quotas adding up to more than usable GPUs": Case(
+        '  - {name: research, gpu_quota: 2, cpu_quota: "8", memory_quota: 16Gi}',
+        "  - {name: research, gpu_quota: 20}\n  - {name: studio, gpu_quota: 20}",
+        "tenants[1].gpu_quota",
+        "add up to 40 GPUs",
+    ),
     "duplicate tenant": Case(
         '  - {name: research, gpu_quota: 2, cpu_quota: "8", memory_quota: 16Gi}',
         "  - {name: research, gpu_quota: 1}\n  - {name: research, gpu_quota: 1}",
