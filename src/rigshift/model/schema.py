@@ -219,6 +219,15 @@ class Gpu(Strict):
     )
 
 
+class Observability(Strict):
+    retention: str = Field(
+        "15d",
+        pattern=r"^[0-9]+(ms|s|m|h|d|w|y)$",
+        description="How long Prometheus keeps metrics, e.g. '15d' or '8w'.",
+    )
+    storage_gb: int = Field(50, ge=1, description="Prometheus volume size, in GiB.")
+
+
 class Tenant(Strict):
     name: Name
     gpu_quota: int = Field(ge=0, description="Most GPUs the tenant's pods may request at once.")
@@ -368,6 +377,7 @@ class SiteModel(Strict):
     kubernetes: Kubernetes
     storage: Storage = Field(default_factory=lambda: Storage())
     gpu: Gpu = Field(default_factory=lambda: Gpu())
+    observability: Observability = Field(default_factory=lambda: Observability())
     tenants: list[Tenant] = Field(default_factory=list)
     admins: list[Admin] = Field(default_factory=list)
     plan: Plan = Field(default_factory=lambda: Plan())
