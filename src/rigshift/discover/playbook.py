@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,12 +59,17 @@ def run_survey(
         }
         if limit:
             kwargs["limit"] = limit
+        # Find the ansible-playbook beside this Python (the virtualenv's) even when that bin
+        # folder is not on PATH (pytest or rigshift started by its full path).
+        bindir = str(Path(sys.executable).parent)
+        kwargs["envvars"] = {"PATH": os.pathsep.join([bindir, os.environ.get("PATH", "")])}
         result = ansible_runner.run(**kwargs)
         stats: dict[str, dict[str, int]] = result.stats or {}
+        tail = "\n".join(result.stdout.read().splitlines()[-15:])
     if not stats and result.rc != 0:
         raise UserError(
             f"the discover playbook did not run (ansible exit {result.rc}); check the "
-            f"inventory ({', '.join(inventory)}) and --limit"
+            f"inventory ({', '.join(inventory)}) and --limit. Its last output:\n{tail}"
         )
     unreachable = sorted(stats.get("dark", {}))
     failed = sorted(set(stats.get("failures", {})) - set(unreachable))

@@ -1,0 +1,97 @@
+"""`rigshift discover` against the lab's real hosts, seeded with the HiveOS layout.
+
+The hosts have no GPU tools (nvidia-smi, lspci, dmidecode are absent), which is exactly the
+case the playbook must report rather than fail on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import ansible_runner
+from click.testing import CliRunner
+
+from rigshift.cli import cli
+from rigshift.discover.playbook import PLAYBOOK
+from rigshift.lab import Lab
+from rigshift.model import load_site
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _site_copy(tmp_path: Path) -> Path:
+    """A copy of the lab site: tests never modify the committed inventories/lab/site.yaml."""
+    site_dir = tmp_path / "lab"
+    site_dir.mkdir()
+    shutil.copy(ROOT / "inventories" / "lab" / "site.yaml", site_dir / "site.yaml")
+    return site_dir
+
+
+def _miners_active(lab: Lab) -> list[str]:
+    return [
+        lab.exec(h.name, ["systemctl", "is-active", "hive"], check=False).stdout.strip()
+        for h in lab.hosts
+    ]
+
+
+def test_discover_merge_writes_a_valid_fleet_with_hiveos_on_every_host(
+    lab: Lab, tmp_path: Path
+) -> None:
+    site_dir = _site_copy(tmp_path)
+    survey = tmp_path / "survey"
+    miners_before = _miners_active(lab)
+    args = ["discover", str(site_dir), "--merge", "--yes", "--save-dir", str(survey)]
+    args += ["-i", str(lab.connection_file)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    names = [h.name for h in lab.hosts]
+    for name in names:
+        assert f"{name}: hiveos" in result.output
+        status = json.loads((survey / name / "commands.json").read_text())
+        assert status["nvidia-smi.xml"] == 127
+    assert "no NVIDIA driver (nvidia-smi not found)" in result.output
+
+    site = load_site(site_dir)
+    assert {rig.name: rig.mining_os for rig in site.fleet.rigs} == dict.fromkeys(names, "hiveos")
+    for rig in site.fleet.rigs:
+        # Without any GPU source the hand-written GPUs stay, and so do the PSU watts.
+        assert rig.gpus, rig.name
+        assert rig.psu_w
+        assert "eth0" in [nic.name for nic in rig.nics]
+    validate = CliRunner().invoke(cli, ["validate", str(site_dir)])
+    assert validate.exit_code == 0, validate.output
+    # Safe on a mining rig: the miner runs on as before.
+    assert _miners_active(lab) == miners_before
+
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0, again.output
+    assert again.output.rstrip().endswith(f"{site_dir / 'site.yaml'}: no change")
+
+
+def test_discover_playbook_in_check_mode_changes_nothing_and_still_surveys(
+    lab: Lab, tmp_path: Path
+) -> None:
+    out = tmp_path / "survey"
+    with tempfile.TemporaryDirectory() as private:
+        run = ansible_runner.run(
+            private_data_dir=private,
+            playbook=str(PLAYBOOK),
+            inventory=[str(p) for p in lab.inventory_sources],
+            extravars={"discover_output_dir": str(out)},
+            cmdline="--check",
+            quiet=True,
+            envvars={"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
+        )
+        # Read while the artifacts still exist: the runner reads its events lazily.
+        assert run.rc == 0
+        assert run.stats["changed"] == {}
+        assert run.stats["dark"] == {}
+    for host in lab.hosts:
+        markers = (out / host.name / "mining-os.txt").read_text()
+        assert "present /hive-config/rig.conf" in markers
+        assert "version /hive/etc/VERSION" in markers
