@@ -95,3 +95,23 @@ def test_discover_playbook_in_check_mode_changes_nothing_and_still_surveys(
         markers = (out / host.name / "mining-os.txt").read_text()
         assert "present /hive-config/rig.conf" in markers
         assert "version /hive/etc/VERSION" in markers
+
+
+def test_an_unreachable_rig_is_listed_and_left_as_written(lab: Lab, tmp_path: Path) -> None:
+    site_dir = _site_copy(tmp_path)
+    down, *up = [h.name for h in lab.hosts]
+    original = load_site(site_dir)
+    lab.stop_host(down)
+    try:
+        args = ["discover", str(site_dir), "--merge", "--yes", "-i", str(lab.connection_file)]
+        result = CliRunner().invoke(cli, args)
+    finally:
+        lab.reset(down)
+    # A run that left a rig out is a failed run (exit 1), but the others are written.
+    assert result.exit_code == 1, result.output + repr(result.exception)
+    assert f"unreachable: {down}" in result.output
+    site = load_site(site_dir)
+    assert site.rig(down) == original.rig(down)
+    # The reachable rigs were surveyed (their NICs gained MAC addresses, at least).
+    assert all(site.rig(name) != original.rig(name) for name in up)
+    assert [rig.name for rig in site.fleet.rigs] == [h.name for h in lab.hosts]
