@@ -1,0 +1,75 @@
+"""Cluster access and the small building blocks every component shares.
+
+Every Kubernetes resource rigshift creates goes through the explicit provider built here from
+the kubeconfig the kubernetes phase fetched; the ambient kubeconfig of whoever runs
+`pulumi up` is never used, so a stack cannot touch the wrong cluster.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from rigshift.components.versions import Chart
+from rigshift.model import SiteModel
+
+# Namespaces of the platform services; tenancy's network policies name the monitoring one.
+METALLB_NAMESPACE = "metallb-system"
+GPU_OPERATOR_NAMESPACE = "gpu-operator"
+MONITORING_NAMESPACE = "monitoring"
+
+API_PORT = 6443
+
+
+def cluster_provider(
+    name: str, kubeconfig: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None
+) -> k8s.Provider:
+    """The one Kubernetes provider of the stack, from a (secret) kubeconfig."""
+    return k8s.Provider(name, kubeconfig=pulumi.Output.secret(kubeconfig), opts=opts)
+
+
+def system_namespace(
+    resource_name: str, namespace: str, opts: pulumi.ResourceOptions
+) -> k8s.core.v1.Namespace:
+    """A namespace for a platform service whose pods need host access (Pod Security privileged)."""
+    return k8s.core.v1.Namespace(
+        resource_name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=namespace,
+            labels={
+                "pod-security.kubernetes.io/enforce": "privileged",
+                "app.kubernetes.io/managed-by": "rigshift",
+            },
+        ),
+        opts=opts,
+    )
+
+
+def helm_release(
+    resource_name: str,
+    chart: Chart,
+    namespace: pulumi.Input[str],
+    values: pulumi.Input[dict[str, Any]],
+    opts: pulumi.ResourceOptions,
+) -> k8s.helm.v3.Release:
+    """A Helm release of a pinned chart, named after the chart so its labels are predictable."""
+    return k8s.helm.v3.Release(
+        resource_name,
+        k8s.helm.v3.ReleaseArgs(
+            name=chart.name,
+            chart=chart.name,
+            version=chart.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
+            namespace=namespace,
+            values=values,
+        ),
+        opts=opts,
+    )
+
+
+def api_endpoint(site: SiteModel) -> str:
+    """The Kubernetes API URL: the VIP when the site has one, else the first server."""
+    host = site.kubernetes.api_vip or site.rig(site.kubernetes.control_plane[0]).address
+    return f"https://{host}:{API_PORT}"

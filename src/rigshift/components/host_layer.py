@@ -1,0 +1,75 @@
+"""HostLayer: `pulumi up` converges the rigs first, so one command takes a site from rigs to
+services (`rigshift:hostLayer: true`).
+
+The converge command re-runs only when the rendered inventory changes (its hash is the
+trigger); the kubeconfig the kubernetes phase saved is then read back as a secret output, never
+logged, and becomes the cluster provider's kubeconfig.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+from pulumi_command import local
+
+from rigshift import paths
+from rigshift.model import SITE_FILE
+
+GENERATED = "generated"
+
+
+def inventory_hash(site_dir: Path) -> str:
+    """SHA-256 over the site file and the rendered inventory (hosts.yml and group_vars).
+
+    The kubeconfig and other files converge itself writes under generated/ are left out, or
+    every run would trigger the next.
+    """
+    generated = site_dir / GENERATED
+    files = [site_dir / SITE_FILE, generated / "hosts.yml"]
+    files += sorted((generated / "group_vars").rglob("*.yml"))
+    digest = hashlib.sha256()
+    for file in files:
+        if file.is_file():
+            digest.update(file.relative_to(site_dir).as_posix().encode() + b"\0")
+            digest.update(file.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@dataclass
+class HostLayerArgs:
+    site_dir: Path
+    kubeconfig_path: Path
+
+
+class HostLayer(pulumi.ComponentResource):
+    """`rigshift converge SITE`, then the cluster's kubeconfig as a secret."""
+
+    kubeconfig: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: HostLayerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("rigshift:index:HostLayer", name, None, opts)
+        trigger = inventory_hash(args.site_dir)
+        converge = local.Command(
+            f"{name}-converge",
+            create=f"rigshift converge {shlex.quote(str(args.site_dir))}",
+            dir=str(paths.ROOT),
+            triggers=[trigger],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        read = local.Command(
+            f"{name}-kubeconfig",
+            create=f"cat {shlex.quote(str(args.kubeconfig_path))}",
+            triggers=[trigger],
+            logging=local.Logging.NONE,
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[converge], additional_secret_outputs=["stdout"]
+            ),
+        )
+        self.kubeconfig = pulumi.Output.secret(read.stdout)
+        self.register_outputs({"inventory_hash": trigger})

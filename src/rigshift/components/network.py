@@ -1,0 +1,77 @@
+"""Network: MetalLB hands the site's load-balancer pool to Services.
+
+With BGP peers in the site file the pool is announced by BGP; without, by L2 (ARP). On k3s the
+built-in service load balancer (servicelb) must be off, which the kubernetes phase's server
+config does (`disable: [servicelb]`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from rigshift.components.cluster import METALLB_NAMESPACE, helm_release, system_namespace
+from rigshift.components.versions import METALLB
+from rigshift.model import SiteModel
+
+POOL_NAME = "rigshift"
+
+
+@dataclass(frozen=True)
+class BgpPeerArgs:
+    address: str
+    asn: int
+    local_asn: int
+
+
+@dataclass
+class NetworkArgs:
+    provider: k8s.Provider
+    pool: list[str]
+    bgp_peers: list[BgpPeerArgs] = field(default_factory=list)
+
+    @classmethod
+    def from_site(cls, site: SiteModel, provider: k8s.Provider) -> NetworkArgs:
+        peers = [BgpPeerArgs(str(p.address), p.asn, p.local_asn) for p in site.network.bgp_peers]
+        return cls(provider, list(site.network.load_balancer_pool), peers)
+
+
+class Network(pulumi.ComponentResource):
+    """MetalLB, its address pool and how the pool is announced."""
+
+    addresses: list[str]
+
+    def __init__(
+        self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("rigshift:index:Network", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        namespace = system_namespace(f"{name}-namespace", METALLB_NAMESPACE, child)
+        release = helm_release(f"{name}-metallb", METALLB, namespace.metadata.name, {}, child)
+        # MetalLB's custom resources only exist once its chart has installed the CRDs.
+        crs = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[release])
+
+        def metallb(part: str, version: str, kind: str, obj: str, spec: dict[str, object]) -> None:
+            k8s.apiextensions.CustomResource(
+                f"{name}-{part}",
+                api_version=f"metallb.io/{version}",
+                kind=kind,
+                metadata={"name": obj, "namespace": METALLB_NAMESPACE},
+                spec=spec,
+                opts=crs,
+            )
+
+        metallb("pool", "v1beta1", "IPAddressPool", POOL_NAME, {"addresses": args.pool})
+        if args.bgp_peers:
+            for i, peer in enumerate(args.bgp_peers):
+                spec = {"myASN": peer.local_asn, "peerASN": peer.asn, "peerAddress": peer.address}
+                metallb(f"bgp-peer-{i}", "v1beta2", "BGPPeer", f"peer-{i}", spec)
+            metallb(
+                "bgp", "v1beta1", "BGPAdvertisement", POOL_NAME, {"ipAddressPools": [POOL_NAME]}
+            )
+        else:
+            metallb("l2", "v1beta1", "L2Advertisement", POOL_NAME, {"ipAddressPools": [POOL_NAME]})
+        self.addresses = args.pool
+        self.register_outputs({"addresses": args.pool})

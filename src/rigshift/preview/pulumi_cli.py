@@ -1,0 +1,54 @@
+"""`rigshift preview --pulumi`: the real `pulumi preview`, on a local file backend.
+
+A file backend keeps the state on this machine (no Pulumi Cloud account); its secrets are
+encrypted with a passphrase the user gives in PULUMI_CONFIG_PASSPHRASE (or
+PULUMI_CONFIG_PASSPHRASE_FILE). Everything missing is named before anything runs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from rigshift import paths
+from rigshift.errors import UserError
+from rigshift.model import site_file
+from rigshift.site import load_checked
+
+DEFAULT_STATE = Path.home() / ".rigshift" / "pulumi-state"
+
+
+def run_pulumi(path: Path | str, state_dir: Path = DEFAULT_STATE) -> int:
+    """Run `pulumi preview` for the site's stack; returns pulumi's exit code."""
+    site, _ = load_checked(path)
+    name = site.site.name
+    missing = []
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        missing.append(
+            "the Pulumi CLI is not on PATH (install it from Pulumi's releases; "
+            "`rigshift preview SITE` without --pulumi needs no CLI)"
+        )
+    if not {"PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"} & set(os.environ):
+        missing.append(
+            "PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) is not set: the local "
+            "backend encrypts the stack's secrets with it"
+        )
+    stack_config = paths.STACKS / f"Pulumi.{name}.yaml"
+    if not stack_config.is_file():
+        missing.append(f"{stack_config} does not exist: run `rigshift render {path}` first")
+    if missing or pulumi is None:
+        raise UserError("cannot run pulumi preview:\n  - " + "\n  - ".join(missing))
+    state_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PULUMI_BACKEND_URL": state_dir.resolve().as_uri()}
+    select = [pulumi, "stack", "select", "--create", name, "--non-interactive"]
+    run = [pulumi, "preview", "--stack", name, "--non-interactive", "--diff"]
+    for command in (select, run):
+        done = subprocess.run(command, cwd=paths.STACKS, env=env, check=False)
+        if done.returncode != 0:
+            return done.returncode
+    # The stack reads the site the render pointed it at; say which, to avoid surprises.
+    print(f"previewed stack {name} for {site_file(path)}")
+    return 0
