@@ -55,6 +55,7 @@ def test_discover_merge_writes_a_valid_fleet_with_hiveos_on_every_host(
         status = json.loads((survey / name / "commands.json").read_text())
         assert status["nvidia-smi.xml"] == 127
     assert "no NVIDIA driver (nvidia-smi not found)" in result.output
+    assert "runs in a container (systemd-nspawn)" in result.output
 
     site = load_site(site_dir)
     assert {rig.name: rig.mining_os for rig in site.fleet.rigs} == dict.fromkeys(names, "hiveos")

@@ -63,7 +63,7 @@ def _device(header: re.Match[str], body: list[str]) -> PciDevice:
         vendor_id, device_id = ids["vendor"].lower(), ids["device"].lower()
         rest = rest[: ids.start()]
     link_cap = link_status = PcieLink()
-    driver = None
+    driver = subsystem = None
     for line in body:
         key, _, value = line.partition(":")
         if key == "LnkCap":
@@ -72,6 +72,8 @@ def _device(header: re.Match[str], body: list[str]) -> PciDevice:
             link_status = _link(value)
         elif key == "Kernel driver in use":
             driver = value.strip()
+        elif key == "Subsystem":
+            subsystem = _IDS.sub("", value.strip()).strip()
     code = header["code"]
     return PciDevice(
         bus_id=pci_address(header["slot"]),
@@ -81,6 +83,7 @@ def _device(header: re.Match[str], body: list[str]) -> PciDevice:
         vendor_id=vendor_id,
         device_id=device_id,
         kernel_driver=driver,
+        subsystem=subsystem,
         link_cap=link_cap,
         link_status=link_status,
     )

@@ -78,6 +78,7 @@ class PciDevice:
     vendor_id: str | None = None
     device_id: str | None = None
     kernel_driver: str | None = None
+    subsystem: str | None = None
     link_cap: PcieLink = field(default_factory=PcieLink)
     link_status: PcieLink = field(default_factory=PcieLink)
 

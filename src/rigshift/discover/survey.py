@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rigshift.catalog import GpuSpec, default_catalog
+from rigshift.catalog import default_catalog
 from rigshift.discover.common import SurveyFileError
 from rigshift.discover.lspci import parse_lspci
 from rigshift.discover.miningos import parse_mining_os
@@ -52,6 +52,7 @@ FILES = {
     "net-speed.txt": "grep -H . /sys/class/net/*/speed",
     "dmidecode.txt": "dmidecode -t bios -t baseboard",
     "dmi.txt": "grep -H . /sys/class/dmi/id/{board_vendor,board_name,bios_*}",
+    "container.txt": "systemd-detect-virt --container ('none' on bare metal)",
     "cpuinfo.txt": "cat /proc/cpuinfo",
     "meminfo.txt": "cat /proc/meminfo",
     "mining-os.txt": "mining-OS markers (present / version / package lines)",
@@ -95,6 +96,7 @@ class HostSurvey:
     cpu: CpuInfo | None = None
     mem_bytes: int | None = None
     mining_os: MiningOs | None = None
+    container: str | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -142,7 +144,7 @@ class HostSurvey:
             dev = pci_by_bus.get(card.bus_id or "")
             name = dev.marketing_name if dev else f"AMD GPU 1002:{card.device_id}"
             vram = _gb(card.vram_bytes) if card.vram_bytes else None
-            model, known = resolve_model(name, vram)
+            model, known = resolve_model(name, vram, dev.subsystem if dev else None)
             cards.append(
                 SurveyedGpu(
                     name=name,
@@ -160,7 +162,7 @@ class HostSurvey:
         for dev in self.pci or []:
             if dev.bus_id in seen or dev.vendor not in ("NVIDIA", "AMD"):
                 continue
-            model, known = resolve_model(dev.marketing_name, None)
+            model, known = resolve_model(dev.marketing_name, None, dev.subsystem)
             cards.append(
                 SurveyedGpu(
                     name=dev.marketing_name,
@@ -190,15 +192,26 @@ class HostSurvey:
         return None
 
 
-def resolve_model(name: str, vram_gb: float | None) -> tuple[str, bool]:
+def resolve_model(
+    name: str, vram_gb: float | None, subsystem: str | None = None
+) -> tuple[str, bool]:
     """(catalogue name, True), or (the reported name verbatim, False) when not catalogued.
 
-    The catalogue may offer `resolve(name, vram_gb)` for names that fit several models
-    (AMD's 'Radeon RX 470/480/570/570X/580/580X/590'); plain lookup otherwise.
+    A name several models share (AMD's 'Radeon RX 470/480/570/570X/580/580X/590') is settled
+    by the VRAM seen where that leaves one model, else by the board maker's subsystem name
+    ('Sapphire Technology Limited Nitro+ Radeon RX 580 4GB' ends in a catalogue name).
     """
     catalog = default_catalog()
-    resolver = getattr(catalog, "resolve", None)
-    spec: GpuSpec | None = resolver(name, vram_gb) if resolver else catalog.get(name)
+    spec = catalog.resolve(name, vram_gb)
+    words = (subsystem or "").split()
+    # Longest tail first, so 'Radeon RX 580 4GB' wins over 'RX 580 4GB'... and over '4GB'.
+    for start in range(len(words)):
+        if spec is not None:
+            break
+        spec = catalog.get(" ".join(words[start:]))
+        # A board name that contradicts the VRAM the card reports is not believed.
+        if spec is not None and vram_gb is not None and abs(spec.vram_gb - vram_gb) > 1:
+            spec = None
     if spec is None:
         return name, False
     return spec.model, True
@@ -262,6 +275,11 @@ def read_host_dir(directory: Path) -> HostSurvey:
         out := text("dmi.txt")
     ) is not None:
         survey.board = parse_dmi_id(out, src("dmi.txt"))
+    if (out := text("container.txt")) is not None and out.strip() not in ("", "none"):
+        survey.container = out.strip().splitlines()[0]
+        survey.notes.append(
+            f"runs in a container ({survey.container}): CPU, RAM and disks are the machine's"
+        )
     if (out := text("cpuinfo.txt")) is not None:
         survey.cpu = parse_cpuinfo(out, src("cpuinfo.txt"))
     if (out := text("meminfo.txt")) is not None:

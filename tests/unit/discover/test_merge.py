@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from rigshift.cli import cli
-from rigshift.discover import merge_fleet, read_host_dir, read_survey_dir
+from rigshift.discover import merge_fleet, read_host_dir, read_survey_dir, resolve_model
 from rigshift.model import parse_site
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -148,6 +148,16 @@ def test_without_any_gpu_source_the_written_gpus_stay(tmp_path: Path) -> None:
     assert any("GPUs left as written" in note for note in result.notes)
 
 
+def test_a_survey_inside_a_container_says_so(tmp_path: Path) -> None:
+    folder = host_dir(tmp_path, "rig-1", "10.0.0.11")
+    (folder / "container.txt").write_text("systemd-nspawn\n")
+    survey = read_host_dir(folder)
+    assert survey.container == "systemd-nspawn"
+    assert any(note.startswith("runs in a container (systemd-nspawn)") for note in survey.notes)
+    (folder / "container.txt").write_text("none\n")
+    assert read_host_dir(folder).container is None
+
+
 def test_driverless_cards_come_from_lspci_and_amd_from_sysfs(tmp_path: Path) -> None:
     folder = host_dir(
         tmp_path, "rig-1", "10.0.0.11", **{"lspci.txt": "lspci-rig.txt", "drm.txt": "drm-amd.txt"}
@@ -156,13 +166,24 @@ def test_driverless_cards_come_from_lspci_and_amd_from_sysfs(tmp_path: Path) -> 
     gpus = read_host_dir(folder).gpus()
     assert [(g.bus_id, g.source, g.model, g.in_catalogue) for g in gpus] == [
         ("0000:07:00.0", "nvidia-smi", "GTX 1070", True),
-        ("0000:02:00.0", "sysfs", "Radeon RX 470/480/570/570X/580/580X/590", False),
+        ("0000:02:00.0", "sysfs", "RX 580 8GB", True),
         ("0000:01:00.0", "lspci", "RTX 3090", True),
         ("0000:03:00.0", "lspci", "P106-100", True),
     ]
+    # The family name alone fits several 8 GB cards; the board's subsystem name settles it.
+    assert gpus[1].name == "Radeon RX 470/480/570/570X/580/580X/590"
     rtx = gpus[2]
     assert (str(rtx.link), str(rtx.link_current)) == ("Gen4 x1", "Gen1 x1")
     assert gpus[1].vram_gb == 8.0
+
+
+def test_ambiguous_amd_names_resolve_by_vram_or_board_name_or_stay_verbatim() -> None:
+    family = "Radeon RX 470/480/570/570X/580/580X/590"
+    assert resolve_model(family, 8.0) == (family, False)
+    assert resolve_model(family, 8.0, "Sapphire Nitro+ Radeon RX 580 8GB") == ("RX 580 8GB", True)
+    # A board name that contradicts the VRAM seen is not believed.
+    assert resolve_model(family, 8.0, "Sapphire Nitro+ Radeon RX 580 4GB") == (family, False)
+    assert resolve_model("Graphics Device", 5.8) == ("Graphics Device", False)
 
 
 def run_discover(site_dir: Path, *args: str) -> tuple[int, str]:

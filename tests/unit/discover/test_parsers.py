@@ -52,6 +52,7 @@ def test_lspci_lists_display_devices_only_with_riser_links() -> None:
     assert rtx.plan_link == PcieLink(4, 1)
     assert devices[1].marketing_name == "Radeon RX 470/480/570/570X/580/580X/590"
     assert devices[1].kernel_driver == "amdgpu"
+    assert devices[1].subsystem == "Sapphire Technology Limited Nitro+ Radeon RX 580 8GB"
     assert devices[3].link_cap == PcieLink()
 
 
