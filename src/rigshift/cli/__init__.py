@@ -11,7 +11,7 @@ import sys
 import click
 
 from rigshift import __version__
-from rigshift.cli import ci, converge, discover, lab, plan, render, site
+from rigshift.cli import ci, converge, discover, lab, plan, preview, render, site
 from rigshift.errors import UserError
 
 
@@ -29,6 +29,7 @@ for command in (
     *lab.COMMANDS,
     *discover.COMMANDS,
     *converge.COMMANDS,
+    *preview.COMMANDS,
 ):
     cli.add_command(command)
 

@@ -28,6 +28,16 @@ PLACEHOLDER_SECRETS = {
 _SIG_KEY = "4dabf18193072939515e22adb298388d"
 _SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 SECRET_TEXT = "[secret]"
+# The order stacks/__main__.py wires the components in (the provider is named "cluster").
+COMPONENT_ORDER = (
+    "host",
+    "cluster",
+    "network",
+    "storage",
+    "observability",
+    "gpu-operator",
+    "tenancy",
+)
 
 
 @dataclass(frozen=True)
@@ -120,7 +130,9 @@ def _planned(registered: list[pulumi.runtime.MockResourceArgs]) -> list[PlannedR
             continue
         owner = next((c for c in components if args.name.startswith(f"{c}-")), args.name)
         planned.append(PlannedResource(owner, args.typ, args.name, args.provider, args.inputs))
-    return planned
+    # Registration order depends on the event loop; show the stack's wiring order instead.
+    rank = {name: i for i, name in enumerate(COMPONENT_ORDER)}
+    return sorted(planned, key=lambda r: (rank.get(r.component, len(rank)), r.name))
 
 
 def _unwrap(value: Any, redact: bool) -> Any:

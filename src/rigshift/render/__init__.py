@@ -33,11 +33,12 @@ from rigshift.files import write_atomic
 from rigshift.model import SiteModel, site_file
 from rigshift.plan import Assessment
 from rigshift.render.inventory import GENERATED, group_vars_target, hosts_target
+from rigshift.render.stack import stack_config_target
 from rigshift.site import load_checked
 
 Target = Callable[[SiteModel, Assessment, Path], Sequence[tuple[Path, str]]]
 
-TARGETS: list[Target] = [hosts_target, group_vars_target]
+TARGETS: list[Target] = [hosts_target, group_vars_target, stack_config_target]
 
 MANIFEST = ".rigshift-render.json"
 

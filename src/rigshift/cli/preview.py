@@ -1,0 +1,51 @@
+"""`rigshift preview SITE`: what `pulumi up` would create, validated before anything is applied."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from rigshift.errors import UserError
+
+
+@click.command()
+@click.argument("site", type=click.Path(path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="Print every resource and input as JSON.")
+@click.option("--summary", is_flag=True, help="Print only the resource count per component.")
+@click.option(
+    "--pulumi",
+    "real",
+    is_flag=True,
+    help="Run the real `pulumi preview` on a local file backend (needs the Pulumi CLI).",
+)
+def preview(site: str, as_json: bool, summary: bool, real: bool) -> None:
+    """List every resource the site's stack would create and validate its Kubernetes objects.
+
+    Runs the stack program offline under Pulumi's mocks: no CLI, cluster or network needed.
+    Exits 2, naming the object and site field, when an object would be rejected.
+    """
+    # Pulumi and the schemas are heavy imports: only the command that needs them pays.
+    from rigshift import preview as engine
+    from rigshift.preview import report
+
+    if real:
+        sys.exit(engine.run_pulumi(site))
+    planned = engine.run_offline(site)
+    schema = engine.schema_version(planned.site.kubernetes.minor)
+    problems = engine.validate(planned)
+    if as_json:
+        click.echo(json.dumps(report.as_json(planned, schema, problems), indent=2, default=str))
+    elif summary:
+        click.echo(report.summary(planned))
+    else:
+        click.echo(report.table(planned, schema))
+    if problems:
+        raise UserError(
+            f"{len(problems)} object(s) would be rejected by the Kubernetes {schema} API; "
+            "nothing was applied:\n  - " + "\n  - ".join(problems)
+        )
+
+
+COMMANDS = (preview,)
