@@ -112,7 +112,8 @@ def _survey(
 ) -> tuple[list[HostSurvey], list[str]]:
     if hosts:
         inventory = [hosts.rstrip(",") + ","]
-        pattern = "all"
+        # Only the named hosts, even where an -i source (connection vars) lists more.
+        pattern = hosts.rstrip(",")
     else:
         # Imported here: rendering pulls in the planner, which a --from-dir merge never needs.
         from rigshift.render import render_site
