@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from rigshift.catalog import GpuSpec
 from rigshift.model.schema import Economics, Redundancy, SiteModel
 from rigshift.plan.assess import BLOCKER_LABELS, Assessment, assess
 from rigshift.plan.classify import CLASSES, KEPT, GpuClass
@@ -324,47 +325,44 @@ def build_plan(site: SiteModel, assessment: Assessment | None = None) -> SitePla
     assessment = assessment if assessment is not None else assess(site)
     t = site.plan.thresholds
 
-    classes: dict[GpuClass, dict[str, float]] = {
-        k: {"gpus": 0, "vram_gb": 0.0, "fp16": 0.0, "fp32": 0.0, "tdp_w": 0} for k in CLASSES
-    }
-    models: dict[str, list[Any]] = {}  # model -> [count, class, reason]
-    moving: Counter[str] = Counter()  # model -> GPUs that move into servers
-    model_vram: dict[str, float] = {}  # model -> VRAM per card, for server RAM
-    model_class: dict[str, GpuClass] = {}
+    # Walk the fleet once and count cards by what the plan needs to know about them; fleets
+    # repeat a few models thousands of times, so every sum below runs over a handful of keys.
+    # The assessment lists rigs and entries in the site file's order, so the two zip together
+    # and a card's surveyed `vram_gb` can override the catalogue's.
+    cards: Counter[tuple[str, GpuClass, str, float, bool]] = Counter()
+    specs: dict[str, GpuSpec] = {}
     verdicts: Counter[str] = Counter()
     blockers: Counter[str] = Counter()
-    # The assessment lists rigs and entries in the site file's order: walk both together so
-    # that per-card facts the survey recorded (vram_gb) override the catalogue's.
     for rig, rig_assessment in zip(site.fleet.rigs, assessment.rigs, strict=True):
         verdict = rig_assessment.verdict
         verdicts[verdict] += 1
         blockers.update(rig_assessment.blocker_kinds)
         for entry, gpu in zip(rig.gpus, rig_assessment.gpus, strict=True):
-            spec, n = gpu.spec, gpu.count
-            vram = entry.vram_gb or spec.vram_gb
-            totals = classes[gpu.klass]
-            totals["gpus"] += n
-            totals["vram_gb"] += vram * n
-            totals["fp16"] += (spec.fp16_tensor_tflops or 0.0) * n
-            totals["fp32"] += spec.fp32_tflops * n
-            totals["tdp_w"] += spec.tdp_w * n
-            line = models.setdefault(spec.model, [0, gpu.klass, gpu.reason])
-            line[0] += n
-            if gpu.kept and verdict == "move":
-                moving[spec.model] += n
-                model_vram[spec.model] = max(model_vram.get(spec.model, 0.0), vram)
-                model_class[spec.model] = gpu.klass
+            spec = specs.setdefault(gpu.spec.model, gpu.spec)
+            moves = verdict == "move" and gpu.kept
+            cards[(spec.model, gpu.klass, gpu.reason, entry.vram_gb or spec.vram_gb, moves)] += (
+                gpu.count
+            )
 
-    class_totals = {
-        k: ClassTotals(
-            gpus=int(v["gpus"]),
-            vram_gb=v["vram_gb"],
-            fp16_tensor_tflops=v["fp16"],
-            fp32_tflops=v["fp32"],
-            tdp_w=int(v["tdp_w"]),
+    class_totals = {k: ClassTotals() for k in CLASSES}
+    models: dict[str, ModelLine] = {}
+    moving: Counter[str] = Counter()  # model -> cards that move into servers
+    model_vram: dict[str, float] = {}  # model -> the most VRAM a moving card of it has
+    for (model, klass, reason, vram, moves), n in cards.items():
+        spec, c = specs[model], class_totals[klass]
+        class_totals[klass] = ClassTotals(
+            gpus=c.gpus + n,
+            vram_gb=c.vram_gb + vram * n,
+            fp16_tensor_tflops=c.fp16_tensor_tflops + (spec.fp16_tensor_tflops or 0.0) * n,
+            fp32_tflops=c.fp32_tflops + spec.fp32_tflops * n,
+            tdp_w=c.tdp_w + spec.tdp_w * n,
         )
-        for k, v in classes.items()
-    }
+        line = models.get(model)
+        models[model] = ModelLine(model, n + (line.count if line else 0), klass, reason)
+        if moves:
+            moving[model] += n
+            model_vram[model] = max(model_vram.get(model, 0.0), vram)
+    model_class = {model: models[model].klass for model in moving}
     bom = _bill_of_materials(
         moving, model_vram, model_class, t.gpus_per_server, t.server_ram_per_vram, site.economics
     )
@@ -389,12 +387,7 @@ def build_plan(site: SiteModel, assessment: Assessment | None = None) -> SitePla
             retire=verdicts["retire"],
             blockers=tuple(sorted(blockers.items(), key=lambda kv: (-kv[1], kv[0]))),
         ),
-        models=tuple(
-            ModelLine(model, count, klass, reason)
-            for model, (count, klass, reason) in sorted(
-                models.items(), key=lambda kv: (rank[kv[1][1]], -kv[1][0], kv[0])
-            )
-        ),
+        models=tuple(sorted(models.values(), key=lambda m: (rank[m.klass], -m.count, m.model))),
         classes=class_totals,
         bom=bom,
         power=power,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
 
 import jinja2
@@ -23,6 +24,7 @@ FORMATS = ("md", "html", "json")
 FILE_NAMES = {"md": "plan.md", "html": "plan.html", "json": "plan.json"}
 
 
+@cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(paths.TEMPLATES),
