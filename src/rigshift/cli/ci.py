@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from rigshift import paths
-from rigshift.ci import Context, Status, Step, StepResult, junit_xml, markdown, run_ci
+from rigshift.ci import STEPS, Context, Status, Step, StepResult, junit_xml, markdown, run_ci
 from rigshift.files import write_atomic
 
 STYLE = {
@@ -44,7 +44,7 @@ def ci(
 
     Each step reports pass, fail, or skipped with the reason. The lab step runs only with --lab.
     """
-    total = 6
+    total = len(STEPS)
 
     def start(number: int, step: Step) -> None:
         click.echo(f"[{number}/{total}] {step.name}: {step.title} ...")
@@ -65,7 +65,7 @@ def ci(
         click.echo(f"      {message}")
 
     context = Context(site=site, base=base, lab=lab, playbooks=playbooks, say=say)
-    report = run_ci(context, on_start=start, on_done=done)
+    report = run_ci(context, STEPS, on_start=start, on_done=done)
     if report.plan_diff_lines:
         click.echo("")
         for line in report.plan_diff_lines:

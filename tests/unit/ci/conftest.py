@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from rigshift.ci import STEPS
+from rigshift.cli import ci as ci_command
 from rigshift.cli import main
 from rigshift.render import render_site
 
@@ -37,6 +39,7 @@ class Run:
 
 
 RunCli = Callable[..., Run]
+Steps = Callable[..., None]
 
 
 @pytest.fixture
@@ -72,3 +75,16 @@ def lab_copy(tmp_path: Path) -> Path:
     shutil.copy(ROOT / "inventories" / "lab" / "site.yaml", site / "site.yaml")
     render_site(site)
     return site
+
+
+@pytest.fixture
+def only_steps(monkeypatch: pytest.MonkeyPatch) -> Steps:
+    """Make `rigshift ci` run only the named steps, so a test about one step does not pay for
+    the others (the playbook linters take tens of seconds on a busy 2-core machine)."""
+
+    def keep(*names: str) -> None:
+        steps = tuple(s for s in STEPS if s.name in names)
+        assert [s.name for s in steps] == list(names)
+        monkeypatch.setattr(ci_command, "STEPS", steps)
+
+    return keep

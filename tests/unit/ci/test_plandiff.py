@@ -12,7 +12,7 @@ from rigshift.ci import plandiff
 from rigshift.errors import UserError
 from rigshift.model import parse_site
 from rigshift.plan import build_plan
-from tests.unit.ci.conftest import ROOT, RunCli
+from tests.unit.ci.conftest import ROOT, RunCli, Steps
 
 LAB = (ROOT / "inventories" / "lab" / "site.yaml").read_text()
 
@@ -81,9 +81,8 @@ def _git(repo: Path, *args: str) -> None:
     )
 
 
-def test_base_ref_diff_in_a_git_repo(
-    rigshift: RunCli, tmp_path: Path, tiny_playbooks: Path
-) -> None:
+def test_base_ref_diff_in_a_git_repo(rigshift: RunCli, tmp_path: Path, only_steps: Steps) -> None:
+    only_steps("validate", "plan")
     repo = tmp_path / "site-repo"
     site = repo / "inventories" / "lab"
     site.mkdir(parents=True)
@@ -94,7 +93,7 @@ def test_base_ref_diff_in_a_git_repo(
     (site / "site.yaml").write_text(LAB + EXTRA_RIG)
     _git(repo, "commit", "-q", "-am", "add lab-4")
     md = tmp_path / "comment.md"
-    run = rigshift("ci", site, "--base", "HEAD~1", "--markdown", md, "--playbooks", tiny_playbooks)
+    run = rigshift("ci", site, "--base", "HEAD~1", "--markdown", md)
     assert "PASS plan" in run.out
     assert "Against HEAD~1, this change retires 6 GPUs." in run.out
     text = md.read_text()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from tests.unit.ci.conftest import RunCli
+from tests.unit.ci.conftest import RunCli, Steps
 
 
 def _failed(run_out: str, step: str) -> str:
@@ -22,6 +22,7 @@ def _failed(run_out: str, step: str) -> str:
 def test_a_bad_site_field_fails_validate_and_names_the_field(
     rigshift: RunCli, lab_copy: Path, tiny_playbooks: Path
 ) -> None:
+    # The one test here that runs every step: the others keep only the steps they are about.
     text = (lab_copy / "site.yaml").read_text()
     (lab_copy / "site.yaml").write_text(text.replace("ram_gb: 4", "ram_gb: lots"))
     run = rigshift("ci", lab_copy, "--playbooks", tiny_playbooks)
@@ -34,8 +35,9 @@ def test_a_bad_site_field_fails_validate_and_names_the_field(
 
 
 def test_a_stale_render_fails_render_and_names_the_file(
-    rigshift: RunCli, lab_copy: Path, tiny_playbooks: Path
+    rigshift: RunCli, lab_copy: Path, tiny_playbooks: Path, only_steps: Steps
 ) -> None:
+    only_steps("validate", "render")
     hosts = lab_copy / "generated" / "hosts.yml"
     hosts.write_text(hosts.read_text() + "# edited by hand\n")
     junit = lab_copy.parent / "out.xml"
@@ -51,8 +53,9 @@ def test_a_stale_render_fails_render_and_names_the_file(
 
 
 def test_a_site_never_rendered_fails_render(
-    rigshift: RunCli, tmp_path: Path, lab_copy: Path, tiny_playbooks: Path
+    rigshift: RunCli, tmp_path: Path, lab_copy: Path, tiny_playbooks: Path, only_steps: Steps
 ) -> None:
+    only_steps("validate", "render")
     for file in sorted((lab_copy / "generated").rglob("*"), reverse=True):
         file.unlink() if file.is_file() else file.rmdir()
     run = rigshift("ci", lab_copy, "--playbooks", tiny_playbooks)
@@ -62,8 +65,9 @@ def test_a_site_never_rendered_fails_render(
 
 
 def test_a_playbook_syntax_error_fails_playbooks_and_names_the_playbook(
-    rigshift: RunCli, lab_copy: Path, tiny_playbooks: Path
+    rigshift: RunCli, lab_copy: Path, tiny_playbooks: Path, only_steps: Steps
 ) -> None:
+    only_steps("playbooks")
     # Hand-written: a play with an unknown keyword, which only the syntax check catches.
     (tiny_playbooks / "broken.yml").write_text(
         "---\n- name: A broken play\n  hosts: all\n  taskz: []\n"
@@ -75,8 +79,9 @@ def test_a_playbook_syntax_error_fails_playbooks_and_names_the_playbook(
 
 
 def test_a_lint_violation_fails_playbooks_and_names_the_rule(
-    rigshift: RunCli, lab_copy: Path, tiny_playbooks: Path
+    rigshift: RunCli, lab_copy: Path, tiny_playbooks: Path, only_steps: Steps
 ) -> None:
+    only_steps("playbooks")
     # Hand-written: valid syntax, but a command with no changed_when (production profile).
     (tiny_playbooks / "ping.yml").write_text(
         (tiny_playbooks / "ping.yml").read_text()
