@@ -153,7 +153,9 @@ def _metallb_problems(resource: PlannedResource) -> list[str]:
             problems.append(f"{where}: spec.ipAddressPools names no pool")
     elif resource.kind == "BGPPeer":
         for key in ("myASN", "peerASN"):
-            if not isinstance(spec.get(key), int):
+            # Numbers come back from Pulumi's wire format as floats.
+            asn = spec.get(key)
+            if not isinstance(asn, int | float) or not float(asn).is_integer() or asn < 1:
                 problems.append(f"{where}: spec.{key} must be an AS number")
         try:
             ipaddress.ip_address(str(spec.get("peerAddress")))

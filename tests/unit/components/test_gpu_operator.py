@@ -1,0 +1,151 @@
+"""The GPU operator's values follow from the plan, and every key exists in the pinned chart."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections import Counter
+from importlib import resources
+
+import pytest
+import yaml
+
+from rigshift.components import versions
+from rigshift.components.gpu_operator import (
+    CONTAINERD,
+    DCGM_METRICS_KEY,
+    GpuFacts,
+    dcgm_metrics_csv,
+    device_plugin_configs,
+    gpu_operator_values,
+    unknown_value_keys,
+)
+from rigshift.model import load_site
+from rigshift.plan import assess
+from tests.conftest import ROOT
+
+
+def facts(**changes: object) -> GpuFacts:
+    base: dict[str, object] = {
+        "distribution": "rke2",
+        "driver": "host",
+        "sharing": "none",
+        "time_slicing_replicas": {"train": 1, "infer": 2, "legacy": 4},
+        "kept": {"train": Counter({"RTX A5000": 4})},
+    }
+    return GpuFacts(**(base | changes))  # type: ignore[arg-type]
+
+
+def example_farm_facts() -> GpuFacts:
+    site = load_site(ROOT / "inventories" / "example-farm")
+    return GpuFacts.from_plan(site, assess(site))
+
+
+MATRIX = [
+    facts(distribution=d, driver=drv, sharing=s, geforce=g, mig_capable=m)
+    for d, drv, s, g, m in itertools.product(
+        ("rke2", "k3s"),
+        ("host", "container"),
+        ("none", "time-slicing"),
+        (True, False),
+        (True, False),
+    )
+]
+
+
+@pytest.mark.parametrize("site_facts", [*MATRIX, example_farm_facts()])
+def test_every_values_key_exists_in_the_pinned_chart(site_facts: GpuFacts) -> None:
+    assert unknown_value_keys(gpu_operator_values(site_facts)) == []
+
+
+def test_the_key_check_rejects_keys_the_chart_dropped_or_never_had() -> None:
+    values = gpu_operator_values(facts())
+    values["operator"] = {"defaultRuntime": "containerd"}  # removed before v25.3
+    values["driver"]["useOpenKernelModules"] = False  # now a no-op comment only
+    values["toolkit"]["enviroment"] = []  # a typo
+    assert sorted(unknown_value_keys(values)) == [
+        "driver.useOpenKernelModules",
+        "operator.defaultRuntime",
+        "toolkit.enviroment",
+    ]
+
+
+def test_the_key_list_is_for_the_pinned_chart_version() -> None:
+    text = resources.files("rigshift.components").joinpath("gpu_operator_values_keys.json")
+    doc = json.loads(text.read_text())
+    assert (doc["chart"], doc["version"]) == (
+        versions.GPU_OPERATOR.name,
+        versions.GPU_OPERATOR.version,
+    )
+    assert "operator.defaultRuntime" not in doc["keys"]
+
+
+def test_a_geforce_site_uses_the_proprietary_module_no_mig_and_no_profiling_metrics() -> None:
+    farm = example_farm_facts()
+    assert farm.geforce and not farm.mig_capable
+    values = gpu_operator_values(farm)
+    assert values["driver"]["kernelModuleType"] == "proprietary"
+    assert values["migManager"]["enabled"] is False
+    assert "DCGM_FI_PROF_" not in dcgm_metrics_csv(farm)
+
+
+def test_a_data_centre_site_keeps_profiling_metrics_and_the_automatic_module() -> None:
+    pro = facts(mig_capable=True)
+    values = gpu_operator_values(pro)
+    assert values["driver"]["kernelModuleType"] == "auto"
+    assert values["migManager"]["enabled"] is True
+    assert "DCGM_FI_PROF_SM_ACTIVE" in dcgm_metrics_csv(pro)
+
+
+def test_pascal_cards_force_the_proprietary_module_too() -> None:
+    assert (
+        gpu_operator_values(facts(pre_turing=True))["driver"]["kernelModuleType"] == "proprietary"
+    )
+
+
+@pytest.mark.parametrize("driver", ["host", "container"])
+def test_the_operator_installs_the_driver_only_when_the_site_says_container(driver: str) -> None:
+    enabled = gpu_operator_values(facts(driver=driver))["driver"]["enabled"]
+    assert enabled is (driver == "container")
+
+
+@pytest.mark.parametrize("distribution", ["rke2", "k3s"])
+def test_the_toolkit_edits_the_distributions_own_containerd(distribution: str) -> None:
+    env = {
+        e["name"]: e["value"]
+        for e in gpu_operator_values(facts(distribution=distribution))["toolkit"]["env"]
+    }
+    assert env["CONTAINERD_CONFIG"].startswith(
+        f"/var/lib/rancher/{distribution}/agent/etc/containerd/"
+    )
+    assert env["CONTAINERD_SOCKET"] == "/run/k3s/containerd/containerd.sock"
+    assert env["CONTAINERD_RUNTIME_CLASS"] == "nvidia"
+    assert env["CONTAINERD_CONFIG"] == CONTAINERD[distribution]["CONTAINERD_CONFIG"]
+
+
+def test_time_slicing_gives_each_class_its_replicas_and_points_the_plugin_at_them() -> None:
+    farm = example_farm_facts()
+    configs = {name: yaml.safe_load(text) for name, text in device_plugin_configs(farm).items()}
+    assert set(configs) == {"default", *farm.kept}
+    for klass in farm.kept:
+        replicas = farm.time_slicing_replicas[klass]
+        sharing = configs[klass].get("sharing")
+        if replicas > 1:
+            assert sharing["timeSlicing"]["resources"] == [
+                {"name": "nvidia.com/gpu", "replicas": replicas}
+            ]
+        else:
+            assert sharing is None
+    assert "sharing" not in configs["default"]
+    plugin = gpu_operator_values(farm)["devicePlugin"]["config"]
+    assert plugin == {"name": "rigshift-device-plugin", "default": "default"}
+
+
+def test_no_sharing_leaves_the_device_plugin_alone() -> None:
+    assert "devicePlugin" not in gpu_operator_values(facts(sharing="none"))
+
+
+def test_the_metrics_file_is_what_the_operator_mounts() -> None:
+    values = gpu_operator_values(facts())
+    assert values["dcgmExporter"]["config"]["name"] == "rigshift-dcgm-metrics"
+    assert DCGM_METRICS_KEY == "dcgm-metrics.csv"

@@ -1,0 +1,166 @@
+"""Policies the stack program must keep, checked by running it under Pulumi's mocks.
+
+Each test runs stacks/__main__.py exactly as `pulumi up` would (through `rigshift preview`'s
+offline runner) and reads the resources it declares.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rigshift.preview import PlannedResource, Preview, run_offline, validate
+from rigshift.preview.offline import PLACEHOLDER_SECRETS
+from rigshift.preview.report import as_json, table
+from tests.conftest import ROOT
+from tests.unit.stacks.conftest import scaled_fleet
+
+MakeSite = Callable[[Callable[[dict[str, Any]], dict[str, Any]]], Path]
+
+
+@pytest.fixture(scope="module")
+def farm() -> Preview:
+    return run_offline(ROOT / "inventories" / "example-farm")
+
+
+def of_kind(preview: Preview, kind: str) -> list[PlannedResource]:
+    return [r for r in preview.resources if r.kind == kind]
+
+
+def in_namespace(resources: list[PlannedResource], namespace: str) -> list[PlannedResource]:
+    return [r for r in resources if r.manifest["metadata"].get("namespace") == namespace]
+
+
+def test_every_tenant_namespace_has_a_gpu_quota_and_a_default_deny_policy(farm: Preview) -> None:
+    tenants = [t.name for t in farm.site.tenants]
+    assert tenants
+    for tenant in farm.site.tenants:
+        quotas = in_namespace(of_kind(farm, "ResourceQuota"), tenant.name)
+        assert [q.manifest["spec"]["hard"]["requests.nvidia.com/gpu"] for q in quotas] == [
+            str(tenant.gpu_quota)
+        ]
+        policies = {
+            p.manifest["metadata"]["name"]: p.manifest["spec"]
+            for p in in_namespace(of_kind(farm, "NetworkPolicy"), tenant.name)
+        }
+        deny = policies["default-deny"]
+        assert deny["podSelector"] == {} and sorted(deny["policyTypes"]) == ["Egress", "Ingress"]
+        assert "ingress" not in deny and "egress" not in deny
+        assert {"allow-dns", "allow-same-namespace", "allow-monitoring"} <= set(policies)
+
+
+def test_every_tenant_namespace_enforces_pod_security_restricted(farm: Preview) -> None:
+    tenant_names = {t.name for t in farm.site.tenants}
+    namespaces = {
+        n.manifest["metadata"]["name"]: n.manifest["metadata"]["labels"]
+        for n in of_kind(farm, "Namespace")
+    }
+    for name in tenant_names:
+        assert namespaces[name]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_each_tenant_group_is_admin_of_its_own_namespace_only(farm: Preview) -> None:
+    bindings = of_kind(farm, "RoleBinding")
+    assert not of_kind(farm, "ClusterRoleBinding")
+    for tenant in farm.site.tenants:
+        (binding,) = in_namespace(bindings, tenant.name)
+        assert binding.manifest["subjects"] == [
+            {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": tenant.admin_group}
+        ]
+        assert binding.manifest["roleRef"]["name"] == "admin"
+
+
+def release(preview: Preview, chart: str) -> PlannedResource:
+    (found,) = [r for r in of_kind(preview, "Release") if r.manifest["chart"] == chart]
+    return found
+
+
+def test_gpu_operator_on_a_geforce_site_uses_the_proprietary_module_and_no_mig(
+    farm: Preview,
+) -> None:
+    values = release(farm, "gpu-operator").manifest["values"]
+    assert values["driver"]["kernelModuleType"] == "proprietary"
+    assert values["migManager"]["enabled"] is False
+    (metrics,) = [
+        c
+        for c in of_kind(farm, "ConfigMap")
+        if c.manifest["metadata"]["name"] == "rigshift-dcgm-metrics"
+    ]
+    assert "DCGM_FI_PROF_" not in metrics.manifest["data"]["dcgm-metrics.csv"]
+
+
+def test_the_metallb_pool_equals_the_sites(farm: Preview) -> None:
+    (pool,) = of_kind(farm, "IPAddressPool")
+    assert pool.manifest["spec"]["addresses"] == farm.site.network.load_balancer_pool
+    assert farm.outputs["load_balancer_pool"] == farm.site.network.load_balancer_pool
+    assert len(of_kind(farm, "L2Advertisement")) == 1 and not of_kind(farm, "BGPPeer")
+
+
+def test_nothing_is_created_with_the_ambient_provider(farm: Preview) -> None:
+    (provider,) = [r for r in farm.resources if r.type == "pulumi:providers:kubernetes"]
+    kubernetes = [r for r in farm.resources if r.type.startswith("kubernetes:")]
+    assert kubernetes
+    for resource in kubernetes:
+        assert resource.provider is not None, resource.name
+        assert resource.provider.split("::")[-2:] == [provider.name, f"{provider.name}-id"], (
+            resource.name
+        )
+
+
+def test_secrets_stay_secret(farm: Preview) -> None:
+    (provider,) = [r for r in farm.resources if r.type == "pulumi:providers:kubernetes"]
+    assert provider.shown["kubeconfig"] == "[secret]"
+    kps = release(farm, "kube-prometheus-stack")
+    assert kps.shown["values"] == "[secret]"
+    assert (
+        kps.manifest["values"]["grafana"]["adminPassword"]
+        == PLACEHOLDER_SECRETS["rigshift:grafanaAdminPassword"]
+    )
+    printed = table(farm, "1.31") + repr(as_json(farm, "1.31", []))
+    for secret in PLACEHOLDER_SECRETS.values():
+        assert secret not in printed
+
+
+def test_every_plain_object_of_the_example_farm_validates(farm: Preview) -> None:
+    assert validate(farm) == []
+
+
+def test_a_10000_rig_site_builds_the_same_resources_as_the_example_farm(
+    farm: Preview, make_site: MakeSite
+) -> None:
+    big = run_offline(make_site(lambda data: scaled_fleet(data, 10_000)))
+    assert len(big.site.fleet.rigs) == 10_000
+    assert Counter((r.type, r.name) for r in big.resources) == Counter(
+        (r.type, r.name) for r in farm.resources
+    )
+
+
+def test_bgp_peers_replace_l2_announcements(make_site: MakeSite) -> None:
+    def with_peers(data: dict[str, Any]) -> dict[str, Any]:
+        data["network"]["bgp_peers"] = [{"address": "10.40.0.1", "asn": 64512, "local_asn": 64513}]
+        return data
+
+    preview = run_offline(make_site(with_peers))
+    (peer,) = of_kind(preview, "BGPPeer")
+    assert peer.manifest["spec"] == {"myASN": 64513, "peerASN": 64512, "peerAddress": "10.40.0.1"}
+    assert len(of_kind(preview, "BGPAdvertisement")) == 1 and not of_kind(
+        preview, "L2Advertisement"
+    )
+    assert validate(preview) == []
+
+
+def test_a_quota_that_is_not_a_quantity_names_the_tenant_field(make_site: MakeSite) -> None:
+    def bad_quota(data: dict[str, Any]) -> dict[str, Any]:
+        data["tenants"][1]["cpu_quota"] = "96 cores"
+        return data
+
+    problems = validate(run_offline(make_site(bad_quota)))
+    assert problems
+    assert all("tenants[1].cpu_quota (tenant 'research-lab')" in p for p in problems)
+    assert any(
+        "spec.hard.requests.cpu = '96 cores' is not a Kubernetes quantity" in p for p in problems
+    )
