@@ -98,3 +98,16 @@ def test_a_missing_site_is_bad_input(rigshift: RunCli, tmp_path: Path) -> None:
     assert run.code == 2
     assert "no such site file" in run.err
     assert "Traceback" not in run.err
+
+
+def test_a_quota_that_is_not_a_quantity_fails_preview_and_names_the_field(
+    rigshift: RunCli, lab_copy: Path, only_steps: Steps
+) -> None:
+    only_steps("validate", "preview")
+    text = (lab_copy / "site.yaml").read_text()
+    (lab_copy / "site.yaml").write_text(text.replace("memory_quota: 16Gi", "memory_quota: lots"))
+    run = rigshift("ci", lab_copy)
+    assert run.code == 1
+    assert "PASS validate" in run.out
+    assert "would be rejected by the Kubernetes" in _failed(run.out, "preview")
+    assert "tenants[0].memory_quota" in run.out
