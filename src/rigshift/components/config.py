@@ -55,8 +55,21 @@ class StackConfig:
         )
 
 
+# Sites already loaded and checked in this process, by resolved path: `rigshift preview` loads
+# the site before it runs the program, and a 10,000-rig file should not be parsed twice.
+_checked: dict[Path, tuple[SiteModel, Assessment]] = {}
+
+
+def remember_checked_site(path: Path, site: SiteModel, assessment: Assessment) -> None:
+    """Hand the program a site this process has already loaded and checked."""
+    _checked[site_file(path).resolve()] = (site, assessment)
+
+
 def load_stack_site(config: StackConfig) -> tuple[SiteModel, Assessment]:
     """The checked site and its assessment; a bad site file stops the program with its problems."""
+    known = _checked.get(config.site.resolve())
+    if known is not None:
+        return known
     try:
         return load_checked(config.site)
     except UserError as exc:

@@ -13,6 +13,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from rigshift import paths
+from rigshift.components.config import remember_checked_site
 from rigshift.errors import UserError
 from rigshift.model import SiteModel, site_file
 from rigshift.plan import Assessment
@@ -101,6 +102,7 @@ def run_offline(path: Path | str, program: Path | None = None) -> Preview:
     Raises UserError (exit 2) for a bad site file or a program that stops with an error.
     """
     site, assessment = load_checked(path)
+    remember_checked_site(Path(path), site, assessment)
     config = {"rigshift:site": str(site_file(path).resolve()), **PLACEHOLDER_SECRETS}
     pulumi.runtime.set_all_config(config, list(PLACEHOLDER_SECRETS))
     recorder = _Recorder()
