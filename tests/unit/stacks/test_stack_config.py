@@ -1,0 +1,73 @@
+"""`rigshift render` writes the non-secret part of Pulumi.<site>.yaml and keeps the rest."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+
+from rigshift.model import load_site
+from rigshift.plan import assess
+from rigshift.render.stack import stack_config_target
+from tests.conftest import ROOT
+
+
+def repo_with_lab(tmp_path: Path) -> Path:
+    """A copy of the repository layout: inventories/lab beside stacks/Pulumi.yaml."""
+    site_dir = tmp_path / "inventories" / "lab"
+    site_dir.mkdir(parents=True)
+    shutil.copy(ROOT / "inventories" / "lab" / "site.yaml", site_dir)
+    (tmp_path / "stacks").mkdir()
+    shutil.copy(ROOT / "stacks" / "Pulumi.yaml", tmp_path / "stacks")
+    return site_dir
+
+
+def render(site_dir: Path) -> tuple[Path, dict[str, object]]:
+    site = load_site(site_dir)
+    ((path, text),) = stack_config_target(site, assess(site), site_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path, yaml.safe_load(text)
+
+
+def test_render_points_the_stack_at_the_site_and_its_kubeconfig(tmp_path: Path) -> None:
+    site_dir = repo_with_lab(tmp_path)
+    path, document = render(site_dir)
+    assert path == tmp_path / "stacks" / "Pulumi.lab.yaml"
+    assert document["config"] == {
+        "rigshift:site": "../inventories/lab/site.yaml",
+        "rigshift:kubeconfigPath": "../inventories/lab/generated/kubeconfig",
+    }
+
+
+def test_render_keeps_secrets_and_keys_it_does_not_own(tmp_path: Path) -> None:
+    site_dir = repo_with_lab(tmp_path)
+    stack = tmp_path / "stacks" / "Pulumi.lab.yaml"
+    stack.write_text(
+        "encryptionsalt: v1:abc:def\n"
+        "config:\n"
+        "  rigshift:site: old/path.yaml\n"
+        "  rigshift:hostLayer: 'true'\n"
+        "  rigshift:grafanaAdminPassword:\n"
+        "    secure: v1:AAAABBBB\n"
+    )
+    _, document = render(site_dir)
+    assert document["encryptionsalt"] == "v1:abc:def"
+    config = document["config"]
+    assert config["rigshift:site"] == "../inventories/lab/site.yaml"
+    assert config["rigshift:hostLayer"] == "true"
+    assert config["rigshift:grafanaAdminPassword"] == {"secure": "v1:AAAABBBB"}
+    again = stack_config_target(load_site(site_dir), assess(load_site(site_dir)), site_dir)
+    assert again[0][1] == stack.read_text()
+
+
+def test_a_site_outside_the_repository_layout_gets_its_stack_config_in_generated(
+    tmp_path: Path,
+) -> None:
+    site_dir = tmp_path / "copy-of-lab"
+    site_dir.mkdir()
+    shutil.copy(ROOT / "inventories" / "lab" / "site.yaml", site_dir)
+    path, document = render(site_dir)
+    assert path == site_dir / "generated" / "Pulumi.lab.yaml"
+    assert document["config"]["rigshift:site"] == "../site.yaml"
