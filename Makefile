@@ -25,6 +25,8 @@ system-deps:
 demo: $(BIN)/.installed
 	$(BIN)/rigshift validate inventories/example-farm
 	$(BIN)/rigshift plan inventories/example-farm --format all --out build/example-farm
+	@# What `pulumi up` would create for the example farm, validated offline (no CLI, no cluster).
+	$(BIN)/rigshift preview inventories/example-farm --summary
 	@# Rehearse the conversion on the lab: boot it seeded with HiveOS, converge it with live
 	@# progress and the summary, and always take it down again (trap), even when converge fails.
 	$(MAKE) --no-print-directory system-deps
