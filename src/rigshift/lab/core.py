@@ -38,7 +38,9 @@ from rigshift.model import load_site, site_file
 
 DEFAULT_NAME = "lab"
 CONNECTION_FILE = "lab-connection.yml"
-BOOT_TIMEOUT = 180.0
+# How long hosts may take to boot to a working sshd: a base, plus more per host booting at once.
+BOOT_TIMEOUT = 120.0
+BOOT_TIMEOUT_PER_HOST = 15.0
 
 Say = Callable[[str], None]
 
@@ -242,25 +244,55 @@ class Lab:
         net.overlay(Path(self._state["base"]), host_dir)
         prepare_host(self, h, self._state["seed"], self._state["mirror_sources"])
 
+    def _sshd_listening(self, host: str) -> bool:
+        """True once something listens on port 22 in the host's namespace (read from /proc,
+        which costs nothing, unlike an SSH attempt: polling 16 booting hosts by SSH every
+        second would slow their boot on a small machine)."""
+        leader = self._leader(host)
+        if leader is None:
+            return False
+        for table in ("tcp", "tcp6"):
+            try:
+                lines = Path(f"/proc/{leader}/net/{table}").read_text().splitlines()[1:]
+            except OSError:
+                continue
+            # Columns: sl local_address rem_address st ...; port 22 is 0016, LISTEN is 0A.
+            if any(f[1].endswith(":0016") and f[3] == "0A" for f in map(str.split, lines)):
+                return True
+        return False
+
     def _wait_ssh(self, hosts: Sequence[LabHost], say: Say) -> None:
-        deadline = time.monotonic() + BOOT_TIMEOUT
+        limit = BOOT_TIMEOUT + BOOT_TIMEOUT_PER_HOST * len(hosts)
+        deadline = time.monotonic() + limit
         waiting = {h.name for h in hosts}
         while waiting:
+            listening = [h for h in waiting if self._sshd_listening(h)]
             with ThreadPoolExecutor(max_workers=8) as pool:
-                ok = dict(zip(waiting, pool.map(self.ssh_ok, waiting), strict=True))
-            waiting = {h for h, good in ok.items() if not good}
-            dead = [h for h in waiting if not self.running(h)]
+                ok = dict(zip(listening, pool.map(self.ssh_ok, listening), strict=True))
+            waiting -= {h for h, good in ok.items() if good}
+            dead = sorted(h for h in waiting if not self.running(h))
             if dead:
-                logs = ", ".join(str(self.dir / "hosts" / h / "console.log") for h in dead)
-                raise LabError(f"hosts {', '.join(sorted(dead))} exited while booting; see {logs}")
-            if waiting and time.monotonic() > deadline:
                 raise LabError(
-                    f"hosts {', '.join(sorted(waiting))} not reachable by SSH after "
-                    f"{BOOT_TIMEOUT:.0f} s"
+                    f"hosts {', '.join(dead)} exited while booting; last console lines of "
+                    f"{dead[0]}:\n{self._console_tail(dead[0])}"
+                )
+            if waiting and time.monotonic() > deadline:
+                first = sorted(waiting)[0]
+                raise LabError(
+                    f"hosts {', '.join(sorted(waiting))} not reachable by SSH after {limit:.0f} s "
+                    f"(a busy machine boots slowly); last console lines of {first}:\n"
+                    f"{self._console_tail(first)}"
                 )
             if waiting:
                 time.sleep(1)
         reap()
+
+    def _console_tail(self, host: str, lines: int = 8) -> str:
+        try:
+            text = (self.dir / "hosts" / host / "console.log").read_text(errors="replace")
+        except OSError:
+            return "(no console log)"
+        return "\n".join(text.splitlines()[-lines:])
 
     # --- status ---------------------------------------------------------------------------------
 
@@ -375,7 +407,6 @@ def up(
         "site": str(site_path),
         "count": len(plan.hosts),
         "seed": seed,
-        "owner_pid": os.getpid(),
         "base": "",
         "mirror_sources": sources,
         "relay": None,

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 SEEDS_DIR = Path(__file__).parent / "seeds"
 SEEDS = ("hiveos", "none")
+HIVE_UNITS = ("hive.service", "hive-watchdog.service", "hivex.service")
 
 
 def put(root: Path, rel: str, content: str, mode: int = 0o644) -> Path:
@@ -93,16 +94,25 @@ def seed_hiveos(root: Path, host: LabHost, gateway: object) -> None:
             dest = root / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest)
-    # HiveOS keeps the system environment in /hive/etc; /etc/environment is a link into it.
+    # What the hive package's install steps do with its files in /hive/etc:
+    hive_etc = root / "hive" / "etc"
+    # /etc/environment becomes a link into /hive/etc,
     environment = root / "etc" / "environment"
     environment.unlink(missing_ok=True)
     environment.symlink_to("/hive/etc/environment")
-    # cron refuses a crontab others can read.
+    # its apt source and root crontab are copied into place (cron wants the crontab private),
+    put(root, "/etc/apt/sources.list.d/hiverepo.list", (hive_etc / "hiverepo.list").read_text())
+    put(root, "/var/spool/cron/crontabs/root", (hive_etc / "crontab.root").read_text(), 0o600)
     (root / "var" / "spool" / "cron" / "crontabs").chmod(0o700)
-    (root / "var" / "spool" / "cron" / "crontabs" / "root").chmod(0o600)
+    # and its units are linked into /lib/systemd/system and enabled.
+    units = root / "usr" / "lib" / "systemd" / "system"
     wants = root / "etc" / "systemd" / "system" / "multi-user.target.wants"
+    units.mkdir(parents=True, exist_ok=True)
     wants.mkdir(parents=True, exist_ok=True)
-    for unit in ("hive.service", "hive-watchdog.service", "hivex.service"):
-        link = wants / unit
-        if not link.is_symlink():
-            link.symlink_to(f"/etc/systemd/system/{unit}")
+    for unit in HIVE_UNITS:
+        for link, target in (
+            (units / unit, f"/hive/etc/{unit}"),
+            (wants / unit, f"/lib/systemd/system/{unit}"),
+        ):
+            if not link.is_symlink():
+                link.symlink_to(target)

@@ -30,13 +30,15 @@ def rig(tmp_path: Path) -> Path:
 
 
 def test_the_client_layout_is_there_with_executable_tools(rig: Path) -> None:
-    for tool in ("nvidia-oc", "amd-oc", "autofan", "hive-watchdog"):
-        assert (rig / "hive/sbin" / tool).stat().st_mode & 0o111
+    for tool in ("sbin/nvidia-oc", "sbin/amd-oc", "sbin/autofan", "sbin/wd-nano", "bin/wd"):
+        assert (rig / "hive" / tool).stat().st_mode & 0o111
     assert (rig / "hive/miners/t-rex/t-rex").stat().st_mode & 0o111
     for unit in ("hive.service", "hive-watchdog.service", "hivex.service"):
-        assert (rig / "etc/systemd/system" / unit).is_file()
-        link = rig / "etc/systemd/system/multi-user.target.wants" / unit
-        assert str(link.readlink()) == f"/etc/systemd/system/{unit}"
+        assert (rig / "hive/etc" / unit).is_file()
+        linked = rig / "usr/lib/systemd/system" / unit
+        assert str(linked.readlink()) == f"/hive/etc/{unit}"
+        enabled = rig / "etc/systemd/system/multi-user.target.wants" / unit
+        assert str(enabled.readlink()) == f"/lib/systemd/system/{unit}"
 
 
 def test_rig_files_are_rendered_per_host_and_templates_are_not_left_behind(rig: Path) -> None:
@@ -62,6 +64,7 @@ def test_system_state_points_into_hive(rig: Path) -> None:
     assert crontab.stat().st_mode & 0o777 == 0o600
     assert "/hive/bin/" in crontab.read_text()
     assert "repo/binary" in (rig / "etc/apt/sources.list.d/hiverepo.list").read_text()
+    assert crontab.read_text() == (rig / "hive/etc/crontab.root").read_text()
 
 
 def test_writing_never_follows_a_link_out_of_the_host_tree(tmp_path: Path) -> None:
