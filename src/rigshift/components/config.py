@@ -77,11 +77,12 @@ def load_stack_site(config: StackConfig) -> tuple[SiteModel, Assessment]:
 
 
 def resolve_kubeconfig(config: StackConfig, host_kubeconfig: pulumi.Output[str] | None) -> Any:
-    """The kubeconfig to reach the cluster: secret config, the host layer's, or the saved file."""
-    if config.kubeconfig is not None:
-        return config.kubeconfig
+    """The kubeconfig to reach the cluster: the host layer's, secret config, or the saved file."""
+    # With the host layer on, the provider must wait for converge: take its kubeconfig first.
     if host_kubeconfig is not None:
         return host_kubeconfig
+    if config.kubeconfig is not None:
+        return config.kubeconfig
     try:
         text = config.kubeconfig_path.read_text(encoding="utf-8")
     except FileNotFoundError:

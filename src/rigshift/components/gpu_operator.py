@@ -10,6 +10,7 @@ What the site keeps decides the values (`gpu_operator_values`):
 - `gpu.sharing: time-slicing`: a device-plugin ConfigMap with one config per GPU class; a
   node's `nvidia.com/device-plugin.config` label (set to its `rigshift.io/gpu-class` by the
   kubernetes phase) picks its config.
+- Tolerations for the kubernetes phase's legacy-node taint on every operand and on NFD.
 - MIG manager only where MIG-capable parts (A100/A30/H100 class) are kept.
 - DCGM exporter with rigshift's metrics list, leaving out the profiling (DCGM_FI_PROF_*)
   metrics when GeForce cards are kept: DCGM does not support them there.
@@ -43,6 +44,34 @@ NO_SHARING = "default"
 RUNTIME_CLASS = "nvidia"
 # Only the data-centre parts of these families implement MIG.
 MIG_MODEL_PREFIXES = ("A100", "A30", "A800", "H100", "H200", "H800", "GH200", "B200", "GB200")
+
+# The kubernetes phase taints legacy (Pascal) nodes with rigshift.io/gpu-class=legacy so only
+# CUDA 12 images land there; the operator's daemonsets and NFD must still run on them. The
+# chart's own defaults are repeated because setting a list replaces it.
+GPU_CLASS_TOLERATION = {
+    "key": "rigshift.io/gpu-class",
+    "operator": "Exists",
+    "effect": "NoSchedule",
+}
+GPU_TOLERATIONS = [
+    {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+    GPU_CLASS_TOLERATION,
+]
+NFD_WORKER_TOLERATIONS = [
+    {
+        "key": "node-role.kubernetes.io/master",
+        "operator": "Equal",
+        "value": "",
+        "effect": "NoSchedule",
+    },
+    {
+        "key": "node-role.kubernetes.io/control-plane",
+        "operator": "Equal",
+        "value": "",
+        "effect": "NoSchedule",
+    },
+    *GPU_TOLERATIONS,
+]
 
 # The embedded containerd of each distribution (RKE2 and k3s docs; the socket is the same).
 CONTAINERD = {
@@ -146,6 +175,8 @@ def gpu_operator_values(facts: GpuFacts) -> dict[str, Any]:
             "kernelModuleType": "proprietary" if facts.geforce or facts.pre_turing else "auto",
         },
         "toolkit": {"env": toolkit_env},
+        "daemonsets": {"tolerations": GPU_TOLERATIONS},
+        "node-feature-discovery": {"worker": {"tolerations": NFD_WORKER_TOLERATIONS}},
         "migManager": {"enabled": facts.mig_capable},
         "dcgmExporter": {
             "config": {"name": DCGM_METRICS_CONFIG},

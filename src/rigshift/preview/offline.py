@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import runpy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ PLACEHOLDER_SECRETS = {
 _SIG_KEY = "4dabf18193072939515e22adb298388d"
 _SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 SECRET_TEXT = "[secret]"
+COMMAND_OUTPUT = "[output of the command]"
 # The order stacks/__main__.py wires the components in (the provider is named "cluster").
 COMPONENT_ORDER = (
     "host",
@@ -90,20 +92,32 @@ class _Recorder(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.registered.append(args)
-        return f"{args.name}-id", dict(args.inputs)
+        state = dict(args.inputs)
+        if args.typ == "command:local:Command":
+            # A command's output only exists once it has run; stand in for it.
+            state["stdout"] = COMMAND_OUTPUT
+        return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
         return {}, None
 
 
-def run_offline(path: Path | str, program: Path | None = None) -> Preview:
+def run_offline(
+    path: Path | str, settings: Mapping[str, str] | None = None, program: Path | None = None
+) -> Preview:
     """Run the stack program for the site at `path` under mocks; nothing leaves this process.
 
-    Raises UserError (exit 2) for a bad site file or a program that stops with an error.
+    `settings` are further plain stack settings (`{"rigshift:hostLayer": "true"}`); secrets are
+    placeholders. Raises UserError (exit 2) for a bad site file or a program that stops with an
+    error.
     """
     site, assessment = load_checked(path)
     remember_checked_site(Path(path), site, assessment)
-    config = {"rigshift:site": str(site_file(path).resolve()), **PLACEHOLDER_SECRETS}
+    config = {
+        **(settings or {}),
+        "rigshift:site": str(site_file(path).resolve()),
+        **PLACEHOLDER_SECRETS,
+    }
     pulumi.runtime.set_all_config(config, list(PLACEHOLDER_SECRETS))
     recorder = _Recorder()
     reset_options(project=PROJECT, stack=site.site.name)

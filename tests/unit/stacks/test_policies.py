@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from rigshift.components.host_layer import inventory_hash
 from rigshift.preview import PlannedResource, Preview, run_offline, validate
-from rigshift.preview.offline import PLACEHOLDER_SECRETS
+from rigshift.preview.offline import COMMAND_OUTPUT, PLACEHOLDER_SECRETS
 from rigshift.preview.report import as_json, table
 from tests.conftest import ROOT
 from tests.unit.stacks.conftest import scaled_fleet
@@ -164,3 +165,18 @@ def test_a_quota_that_is_not_a_quantity_names_the_tenant_field(make_site: MakeSi
     assert any(
         "spec.hard.requests.cpu = '96 cores' is not a Kubernetes quantity" in p for p in problems
     )
+
+
+def test_the_host_layer_converges_first_and_hands_over_a_secret_kubeconfig() -> None:
+    lab = ROOT / "inventories" / "lab"
+    preview = run_offline(lab, {"rigshift:hostLayer": "true"})
+    commands = {r.name: r for r in preview.resources if r.type == "command:local:Command"}
+    assert set(commands) == {"host-converge", "host-kubeconfig"}
+    converge, read = commands["host-converge"], commands["host-kubeconfig"]
+    assert converge.manifest["create"] == f"rigshift converge {lab}"
+    assert converge.manifest["triggers"] == [inventory_hash(lab)]
+    assert read.manifest["logging"] == "none"
+    (provider,) = [r for r in preview.resources if r.type == "pulumi:providers:kubernetes"]
+    assert provider.shown["kubeconfig"] == "[secret]"
+    assert provider.manifest["kubeconfig"] == COMMAND_OUTPUT  # the read command's stdout
+    assert validate(preview) == []
