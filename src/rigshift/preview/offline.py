@@ -18,6 +18,7 @@ from rigshift.components.config import remember_checked_site
 from rigshift.errors import UserError
 from rigshift.model import SiteModel, site_file
 from rigshift.plan import Assessment
+from rigshift.render.stack import plain_settings
 from rigshift.site import load_checked
 
 PROJECT = "rigshift"
@@ -107,14 +108,16 @@ def run_offline(
 ) -> Preview:
     """Run the stack program for the site at `path` under mocks; nothing leaves this process.
 
-    `settings` are further plain stack settings (`{"rigshift:hostLayer": "true"}`); secrets are
-    placeholders. Raises UserError (exit 2) for a bad site file or a program that stops with an
-    error.
+    `settings` are the plain stack settings (`{"rigshift:hostLayer": "true"}`), by default those
+    in the site's `Pulumi.<site>.yaml`; secrets are placeholders. Raises UserError (exit 2) for
+    a bad site file or a program that stops with an error.
     """
     site, assessment = load_checked(path)
     remember_checked_site(Path(path), site, assessment)
+    if settings is None:
+        settings = plain_settings(site_file(path).parent, site.site.name)
     config = {
-        **(settings or {}),
+        **settings,
         "rigshift:site": str(site_file(path).resolve()),
         **PLACEHOLDER_SECRETS,
     }

@@ -65,3 +65,14 @@ def _existing(path: Path) -> dict[str, Any]:
 def _relative(target: Path, folder: Path) -> str:
     """A path Pulumi resolves from `folder` (its working directory for the stack)."""
     return Path(os.path.relpath(target.resolve(), folder.resolve())).as_posix()
+
+
+def plain_settings(site_dir: Path, name: str) -> dict[str, str]:
+    """The stack's plain (non-secret) settings other than the ones render writes."""
+    document = _existing(stacks_dir(site_dir) / f"Pulumi.{name}.yaml")
+    owned = {"rigshift:site", "rigshift:kubeconfigPath"}
+    return {
+        key: str(value).lower() if isinstance(value, bool) else str(value)
+        for key, value in (document.get("config") or {}).items()
+        if key not in owned and not isinstance(value, dict)
+    }

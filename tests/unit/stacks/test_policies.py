@@ -180,3 +180,34 @@ def test_the_host_layer_converges_first_and_hands_over_a_secret_kubeconfig() -> 
     assert provider.shown["kubeconfig"] == "[secret]"
     assert provider.manifest["kubeconfig"] == COMMAND_OUTPUT  # the read command's stdout
     assert validate(preview) == []
+
+
+def test_prometheus_scrapes_the_dcgm_exporter_and_grafana_loads_the_gpu_dashboards(
+    farm: Preview,
+) -> None:
+    gpu = release(farm, "gpu-operator").manifest["values"]
+    assert gpu["dcgmExporter"]["serviceMonitor"]["enabled"] is True
+    spec = release(farm, "kube-prometheus-stack").manifest["values"]["prometheus"]["prometheusSpec"]
+    # Every ServiceMonitor is selected, including the operator's, which has no release label.
+    assert spec["serviceMonitorSelectorNilUsesHelmValues"] is False
+    assert spec["retention"] == farm.site.observability.retention
+    volume = spec["storageSpec"]["volumeClaimTemplate"]["spec"]
+    assert volume["resources"]["requests"]["storage"] == f"{farm.site.observability.storage_gb}Gi"
+    (dashboards,) = [
+        c
+        for c in of_kind(farm, "ConfigMap")
+        if c.manifest["metadata"].get("labels", {}).get("grafana_dashboard") == "1"
+    ]
+    assert dashboards.manifest["metadata"]["namespace"] == "monitoring"
+    assert "DCGM_FI_DEV_GPU_UTIL" in dashboards.manifest["data"]["rigshift-gpus.json"]
+
+
+def test_the_stack_files_plain_settings_reach_the_program(tmp_path: Path) -> None:
+    site_dir = tmp_path / "inventories" / "lab"
+    site_dir.mkdir(parents=True)
+    (site_dir / "site.yaml").write_text((ROOT / "inventories" / "lab" / "site.yaml").read_text())
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "Pulumi.yaml").write_text("name: rigshift\nruntime: python\n")
+    (tmp_path / "stacks" / "Pulumi.lab.yaml").write_text("config:\n  rigshift:hostLayer: true\n")
+    preview = run_offline(site_dir)
+    assert "host" in preview.by_component()
