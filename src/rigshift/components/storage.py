@@ -2,7 +2,8 @@
 
 longhorn    small and mid-size sites (replicated block storage on the rigs' data disks)
 rook-ceph   sites that ask for Ceph (operator + one cluster with a replicated block pool)
-local-path  the lab: node-local volumes, no replication
+local-path  the lab: node-local volumes, no replication. Only the StorageClass is created:
+            k3s ships its provisioner, on RKE2 it has to be installed separately.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ class Storage(pulumi.ComponentResource):
                 pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[operator]),
             )
         else:
-            # k3s ships the local-path provisioner; the class makes it the default.
+            # k3s ships the local-path provisioner (RKE2 does not: see the module docstring).
             self.storage_class = "local-path"
             k8s.storage.v1.StorageClass(
                 f"{name}-class",

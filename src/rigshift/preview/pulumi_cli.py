@@ -14,7 +14,6 @@ from pathlib import Path
 
 from rigshift import paths
 from rigshift.errors import UserError
-from rigshift.model import site_file
 from rigshift.site import load_checked
 
 DEFAULT_STATE = Path.home() / ".rigshift" / "pulumi-state"
@@ -39,6 +38,11 @@ def run_pulumi(path: Path | str, state_dir: Path = DEFAULT_STATE) -> int:
     stack_config = paths.STACKS / f"Pulumi.{name}.yaml"
     if not stack_config.is_file():
         missing.append(f"{stack_config} does not exist: run `rigshift render {path}` first")
+    elif "rigshift:grafanaAdminPassword" not in stack_config.read_text(encoding="utf-8"):
+        missing.append(
+            "the secret rigshift:grafanaAdminPassword: in stacks/, run `pulumi config set "
+            f"--secret --stack {name} rigshift:grafanaAdminPassword`"
+        )
     if missing or pulumi is None:
         raise UserError("cannot run pulumi preview:\n  - " + "\n  - ".join(missing))
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -49,6 +53,4 @@ def run_pulumi(path: Path | str, state_dir: Path = DEFAULT_STATE) -> int:
         done = subprocess.run(command, cwd=paths.STACKS, env=env, check=False)
         if done.returncode != 0:
             return done.returncode
-    # The stack reads the site the render pointed it at; say which, to avoid surprises.
-    print(f"previewed stack {name} for {site_file(path)}")
     return 0
