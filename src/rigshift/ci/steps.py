@@ -7,7 +7,6 @@ the later ones through the context, so the site file is read once.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import subprocess
@@ -26,6 +25,7 @@ from rigshift.lab import up as lab_up
 from rigshift.model import SiteModel, parse_site, site_file
 from rigshift.plan import Assessment, build_plan
 from rigshift.render import MANIFEST, TARGETS
+from rigshift.run import ConvergeOptions, converge, prepare
 from rigshift.site import load_checked
 
 
@@ -58,6 +58,7 @@ class Context:
     playbooks: Path = paths.PLAYBOOKS
     workdir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
     checked: tuple[SiteModel, Assessment] | None = None
+    rendered_fresh: bool = False
     plan: dict[str, Any] | None = None
     plan_diff: plandiff.PlanDiff | None = None
     notes: list[str] = field(default_factory=list)
@@ -81,20 +82,6 @@ class Step:
     name: str
     title: str
     run: Callable[[Context], str]
-
-
-def part(module: str, attr: str) -> Any:
-    """`module.attr` from another part of rigshift, or Skipped when that part is not there.
-
-    rigshift is built in parts; a check whose part is missing must say so, never pass silently.
-    """
-    try:
-        found = getattr(importlib.import_module(module), attr, None)
-    except ImportError:
-        found = None
-    if found is None:
-        raise Skipped(f"not run: {module}.{attr} is not available in this rigshift")
-    return found
 
 
 # -- 1. validate ---------------------------------------------------------------------------------
@@ -152,6 +139,7 @@ def render(ctx: Context) -> str:
             f"and commit the result ({stale[0]})",
             stale,
         )
+    ctx.rendered_fresh = True
     return f"{len(files)} rendered files are up to date"
 
 
@@ -263,36 +251,44 @@ def lab(ctx: Context) -> str:
     if not ctx.lab:
         raise Skipped("not requested (pass --lab to rehearse on local hosts)", optional=True)
     model, _ = ctx.need_site()
-    converge = part("rigshift.run.converge", "converge")
-    options = part("rigshift.run.converge", "ConvergeOptions")
-    rendered = ctx.site_dir / "generated" / "hosts.yml"
-    if not rendered.is_file():
-        raise Failed(f"no rendered inventory {rendered}: run `rigshift render {ctx.site_dir}`")
+    # The converge target re-renders the site; with the committed files up to date (step 3)
+    # that writes nothing, and a stale tree is never rewritten behind the user's back.
+    if not ctx.rendered_fresh:
+        raise Skipped("not run: the rendered files are not up to date (step 3)")
     count = min(len(model.fleet.rigs), LAB_MAX_HOSTS)
     # Rigs of a site still run their mining OS when the conversion starts: rehearse that.
     seed = "hiveos" if any(r.mining_os == "hiveos" for r in model.fleet.rigs) else "none"
     name = f"ci{os.getpid()}"
-    runner_dir = ctx.workdir / "runner"
-    runner_dir.mkdir(exist_ok=True)
     ctx.say(f"booting lab {name!r}: {count} hosts, seed {seed}")
     started = lab_up(ctx.site_dir, hosts=count, seed=seed, name=name, say=ctx.say)
     try:
+        target = prepare(ctx.site_dir, lab=name)
+        # ansible-runner wants its data dir to exist; a fresh lab does not have one yet.
+        target.data_dir.mkdir(parents=True, exist_ok=True)
         hosts = [h.name for h in started.hosts]
         ctx.say(f"converging {', '.join(hosts)} with --check --diff")
         result = converge(
-            model.site.name,
-            started.inventory_sources,
-            options(limit=",".join(hosts), check=True, diff=True),
-            data_dir=runner_dir,
+            target.site_name,
+            target.inventory,
+            ConvergeOptions(
+                limit=",".join(hosts),
+                check=True,
+                diff=True,
+                extra_env=target.env,
+                extravars=target.extravars,
+            ),
+            data_dir=target.data_dir,
             record_dir=ctx.workdir / "runs",
         )
+        problems = [f"{host}: {why}" for host, why in sorted(result.failed_hosts().items())]
+        problems += [f"phase {phase}: {why}" for phase, why in result.phase_errors().items()]
+        if problems:
+            problems += _tails(target.data_dir)
     finally:
         ctx.say(f"taking lab {name!r} down")
         lab_down(name, say=ctx.say)
-    problems = [f"{host}: {why}" for host, why in sorted(result.failed_hosts().items())]
-    problems += [f"phase {phase}: {why}" for phase, why in result.phase_errors().items()]
     if problems:
-        raise Failed(f"check-mode converge failed: {problems[0]}", problems + _tails(runner_dir))
+        raise Failed(f"check-mode converge failed: {problems[0]}", problems)
     phases = ", ".join(t.phase for t in result.phases)
     return (
         f"converge --check --diff passed on {len(hosts)} lab hosts "
