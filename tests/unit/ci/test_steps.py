@@ -6,6 +6,7 @@ the real tree is never changed.
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -64,6 +65,25 @@ def test_a_site_never_rendered_fails_render(
     assert f"missing: {lab_copy / 'generated' / 'hosts.yml'}" in run.out
 
 
+def test_a_file_from_a_removed_template_fails_render(
+    rigshift: RunCli, lab_copy: Path, only_steps: Steps
+) -> None:
+    only_steps("validate", "render")
+    # As if a template had been deleted after the last render: its output is still committed
+    # and still listed in the render manifest.
+    generated = lab_copy / "generated"
+    old = generated / "group_vars" / "all" / "removed.yml"
+    old.write_text("removed_setting: 1\n")
+    manifest = generated / ".rigshift-render.json"
+    data = json.loads(manifest.read_text())
+    data["files"].append("generated/group_vars/all/removed.yml")
+    manifest.write_text(json.dumps(data))
+    run = rigshift("ci", lab_copy)
+    assert run.code == 1
+    _failed(run.out, "render")
+    assert f"not rendered any more: {old}" in run.out
+
+
 def test_a_playbook_syntax_error_fails_playbooks_and_names_the_playbook(
     rigshift: RunCli, lab_copy: Path, tiny_playbooks: Path, only_steps: Steps
 ) -> None:
@@ -111,3 +131,16 @@ def test_a_quota_that_is_not_a_quantity_fails_preview_and_names_the_field(
     assert "PASS validate" in run.out
     assert "would be rejected by the Kubernetes" in _failed(run.out, "preview")
     assert "tenants[0].memory_quota" in run.out
+
+
+def test_the_lab_is_not_booted_against_a_stale_render(
+    rigshift: RunCli, lab_copy: Path, only_steps: Steps
+) -> None:
+    only_steps("validate", "render", "lab")
+    hosts = lab_copy / "generated" / "hosts.yml"
+    hosts.write_text(hosts.read_text() + "# edited by hand\n")
+    run = rigshift("ci", lab_copy, "--lab")
+    assert run.code == 1
+    assert "SKIP lab" in run.out
+    assert "the rendered files are not up to date (step 3)" in run.out
+    assert "booting lab" not in run.out
