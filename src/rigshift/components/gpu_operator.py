@@ -42,6 +42,7 @@ DCGM_METRICS_CONFIG = "rigshift-dcgm-metrics"
 DCGM_METRICS_KEY = "dcgm-metrics.csv"  # the key the operator mounts from the metrics ConfigMap
 NO_SHARING = "default"
 RUNTIME_CLASS = "nvidia"
+OPEN_MODULE_MIN_CC = 7.5  # NVIDIA's open kernel module needs Turing or newer
 # Only the data-centre parts of these families implement MIG.
 MIG_MODEL_PREFIXES = ("A100", "A30", "A800", "H100", "H200", "H800", "GH200", "B200", "GB200")
 
@@ -153,7 +154,7 @@ class GpuFacts:
             time_slicing_replicas={str(k): v for k, v in site.gpu.time_slicing_replicas.items()},
             kept={klass: models for klass, models in kept.items() if models},
             geforce=any(is_geforce(s) for s in specs.values()),
-            pre_turing=any((s.cc or 0) < 7.5 for s in specs.values()),
+            pre_turing=any((s.cc or 0) < OPEN_MODULE_MIN_CC for s in specs.values()),
             mig_capable=any(is_mig_capable(s) for s in specs.values()),
         )
 
