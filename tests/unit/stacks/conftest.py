@@ -26,7 +26,8 @@ def farm_data() -> dict[str, Any]:
 
 def write_site(folder: Path, data: dict[str, Any]) -> Path:
     site = folder / "site.yaml"
-    site.write_text(yaml.safe_dump(data, sort_keys=False))
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml: 10,000 rigs in seconds
+    site.write_text(yaml.dump(data, Dumper=dumper, sort_keys=False))
     return site
 
 
