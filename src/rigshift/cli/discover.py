@@ -136,6 +136,9 @@ def _summary(survey: HostSurvey) -> str:
         os_text += f" {os_.version}"
     gpus = survey.gpus()
     gpu_text = f"{len(gpus)} GPUs" if survey.gpus_surveyed else "GPUs not surveyed"
+    drivers = sorted({g.driver_version for g in survey.nvidia or [] if g.driver_version})
+    if drivers:
+        gpu_text += f" (NVIDIA driver {', '.join(drivers)})"
     return f"{survey.host}: {os_text}, {gpu_text}"
 
 

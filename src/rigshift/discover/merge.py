@@ -189,6 +189,11 @@ def _update_rig(rig: CommentedMap, survey: HostSurvey) -> list[str]:
         ]
     else:
         notes.append("no GPU source answered (nvidia-smi, lspci, DRM sysfs): GPUs left as written")
+    notes += [
+        f"GPU {gpu.bus_id or '?'}: {problem}"
+        for gpu in survey.nvidia or []
+        for problem in gpu.health_problems
+    ]
     return notes
 
 

@@ -55,6 +55,23 @@ class NvidiaGpu:
     remapped_rows_failure: bool | None = None
 
     @property
+    def health_problems(self) -> list[str]:
+        """What the driver reports against the card's memory, in words; empty when clean."""
+        problems = []
+        if self.ecc_uncorrectable_aggregate:
+            problems.append(f"{self.ecc_uncorrectable_aggregate} uncorrectable ECC errors")
+        retired = (self.retired_pages_single_bit or 0) + (self.retired_pages_double_bit or 0)
+        if retired:
+            problems.append(f"{retired} retired pages")
+        if self.retired_pages_pending or self.remapped_rows_pending:
+            problems.append("a page retirement or row remap is pending (needs a GPU reset)")
+        if self.remapped_rows_uncorrectable:
+            problems.append(f"{self.remapped_rows_uncorrectable} rows remapped (uncorrectable)")
+        if self.remapped_rows_failure:
+            problems.append("row remapping failed")
+        return problems
+
+    @property
     def plan_link(self) -> PcieLink:
         """The link the plan uses: the max generation, and the negotiated width.
 

@@ -210,7 +210,7 @@ def test_from_dir_previews_then_merge_writes(site_dir: Path, tmp_path: Path) -> 
     host_dir(survey, "rig-1", "10.0.0.11")
     code, out = run_discover(site_dir, "--from-dir", str(survey))
     assert code == 0, out
-    assert "rig-1: hiveos 0.6-222, 1 GPUs" in out
+    assert "rig-1: hiveos 0.6-222, 1 GPUs (NVIDIA driver 390.48)" in out
     assert "+      mining_os: hiveos" in out
     assert "preview only" in out
     assert (site_dir / "site.yaml").read_text() == SITE
@@ -256,6 +256,8 @@ def test_an_unknown_gpu_name_is_kept_and_the_invalid_result_not_written(
     code, out = run_discover(site_dir, "--from-dir", str(survey), "--merge", "--yes")
     assert code == 2
     assert "'NVIDIA A10' is not in the catalogue; kept verbatim" in out
+    assert "GPU 0000:3b:00.0: 3 uncorrectable ECC errors" in out
+    assert "GPU 0000:3b:00.0: 2 retired pages" in out
     assert "fleet.rigs[0].gpus[0].model: unknown GPU model 'NVIDIA A10'" in out
     assert "left untouched" in out
     assert (site_dir / "site.yaml").read_text() == SITE

@@ -99,6 +99,7 @@ def test_identity_temperature_ecc_and_retired_pages() -> None:
     assert t4.ecc_mode == "Enabled"
     assert t4.ecc_uncorrectable_aggregate == 0
     assert (t4.retired_pages_single_bit, t4.retired_pages_double_bit) == (0, 0)
+    assert t4.health_problems == []
     (p2000,) = parse_nvidia_smi(real_file("quadro-p2000-v12.xml").read_text())
     assert p2000.serial == "0322218049033"
     assert p2000.ecc_mode is None
@@ -138,6 +139,12 @@ def test_hand_written_ecc_errors_retired_pages_and_remapped_rows() -> None:
     assert gpu.retired_pages_pending is True
     assert gpu.remapped_rows_uncorrectable == 3
     assert (gpu.remapped_rows_pending, gpu.remapped_rows_failure) == (False, False)
+    assert gpu.health_problems == [
+        "3 uncorrectable ECC errors",
+        "2 retired pages",
+        "a page retirement or row remap is pending (needs a GPU reset)",
+        "3 rows remapped (uncorrectable)",
+    ]
 
 
 @pytest.mark.parametrize(
