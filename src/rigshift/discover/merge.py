@@ -98,6 +98,9 @@ def merge_fleet(text: str, surveys: list[HostSurvey], source: str = "site.yaml")
         rigs = fleet["rigs"] = CommentedSeq()
     if not isinstance(rigs, CommentedSeq):
         raise UserError(f"{source}: fleet.rigs: expected a list of rigs")
+    if not rigs:
+        # A first survey into `rigs: []`: write the rigs as a block, one key per line.
+        rigs.fa.set_block_style()
     network = _management_network(doc)
 
     result = MergeResult(text="")

@@ -135,6 +135,15 @@ def test_a_first_survey_by_address_names_the_rig_after_its_hostname(tmp_path: Pa
     assert result.added == ["rig21"]
 
 
+def test_a_first_survey_fills_an_empty_fleet(tmp_path: Path) -> None:
+    empty = SITE[: SITE.index("fleet:")] + "fleet:\n  rigs: []\n"
+    survey = read_host_dir(host_dir(tmp_path, "rig-1", "10.0.0.11"))
+    result = merge_fleet(empty, [survey])
+    assert result.added == ["rig-1"]
+    assert "  rigs:\n    - name: rig-1\n      address: 10.0.0.11\n" in result.text
+    assert parse_site(result.text).rig("rig-1").gpus[0].model == "GTX 1070"
+
+
 def test_without_any_gpu_source_the_written_gpus_stay(tmp_path: Path) -> None:
     folder = host_dir(tmp_path, "rig-2", "10.0.0.12")
     (folder / "nvidia-smi.xml").unlink()
