@@ -25,7 +25,10 @@ LAB_CONNECTION = "lab-connection.yml"
 
 @click.command()
 @click.argument("site", type=click.Path(path_type=str))
-@click.option("--limit", help="Only these hosts (an Ansible pattern, e.g. 'rig-001,rig-002').")
+@click.option(
+    "--limit",
+    help="Only these hosts: an Ansible pattern ('rig-00*'); with --from-dir, names ('a,b').",
+)
 @click.option("--merge", is_flag=True, help="Write the merged fleet (default: show the diff only).")
 @click.option(
     "--from-dir",
