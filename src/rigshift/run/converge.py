@@ -129,6 +129,7 @@ def converge(
         options=options,
         started=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
+    data_dir.mkdir(parents=True, exist_ok=True)
     envvars = _environment(options, data_dir)
     broken: set[str] = set()
     for phase in phases:
@@ -152,7 +153,6 @@ def converge(
             extravars=dict(options.extravars) or None,
             limit=_limit(options.limit, broken),
             cmdline=" ".join(_flags(options)) or None,
-            binary=_ansible_playbook(),
             event_handler=handle,
             quiet=True,
             rotate_artifacts=3 * len(PHASES),
@@ -160,9 +160,12 @@ def converge(
         if not tally.finished:
             tally.abort(
                 sorted(tally.hosts),
-                f"ansible-playbook ended without a recap (status {runner.status}, rc {runner.rc})",
+                f"ansible-playbook ended without a recap (status {runner.status}, "
+                f"rc {runner.rc}): {_last_lines(runner)}",
             )
         broken |= set(tally.failed_hosts())
+        if tally.error:
+            break  # a phase that reached no host says something is wrong with the run itself
     result.seconds = time.monotonic() - began
     record_dir = record_dir or paths.ROOT / "build" / site_name / "runs"
     result.record = record_dir / f"{result.started.replace(':', '')}.json"
@@ -176,6 +179,7 @@ def _environment(options: ConvergeOptions, data_dir: Path) -> dict[str, str]:
         # explicitly so the checkout's ansible.cfg applies wherever rigshift runs from.
         "ANSIBLE_CONFIG": str(options.ansible_cfg) if options.ansible_cfg else os.devnull,
         "ANSIBLE_ROLES_PATH": str(paths.PLAYBOOKS / "roles"),
+        "PATH": _path(),
     }
     if options.ansible_cfg:
         env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = str(data_dir / "facts")
@@ -193,7 +197,15 @@ def _limit(limit: str | None, broken: set[str]) -> str | None:
     return ",".join([limit or "all", *(f"!{name}" for name in sorted(broken))])
 
 
-def _ansible_playbook() -> str | None:
-    """ansible-playbook beside the running Python (the venv), when PATH does not have it."""
-    candidate = Path(sys.executable).parent / "ansible-playbook"
-    return str(candidate) if candidate.exists() else None
+def _last_lines(runner: Any, count: int = 3) -> str:
+    """The end of a run's output: why ansible-playbook stopped, in its own words."""
+    try:
+        lines = [line.strip() for line in runner.stdout.read().splitlines() if line.strip()]
+    except (OSError, AttributeError):
+        return ""
+    return " | ".join(lines[-count:])
+
+
+def _path() -> str:
+    """PATH with the running Python's bin folder (the venv's ansible-playbook) in front."""
+    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])

@@ -56,7 +56,9 @@ class Progress:
 
     def _print_phase(self, phase: str) -> None:
         for name, host in sorted(self.tallies[phase].hosts.items()):
-            self.console.print(f"{phase:<13} {name:<20} {_counts(host)}", highlight=False)
+            self.console.print(
+                f"{phase:<13} {name:<20} {_counts(host)}", highlight=False, soft_wrap=True
+            )
 
     def _render(self) -> Table:
         table = Table(title="rigshift converge", expand=False)
