@@ -91,6 +91,9 @@ def networkd_units(
             network = [("Address", management["address"])]
             network += [("Gateway", management["gateway"])] if management.get("gateway") else []
             network += [("DNS", dns) for dns in management.get("dns") or []]
+            # Only the IPv4 the site plans: no IPv6 autoconfiguration appears on a link that
+            # had none (networkd would otherwise add link-local and router-advertised addresses).
+            network += [("LinkLocalAddressing", "no"), ("IPv6AcceptRA", "no")]
             network += [("KeepConfiguration", "static"), *carried]
             units.append(
                 _network(

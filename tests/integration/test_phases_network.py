@@ -1,0 +1,80 @@
+"""The network phase on the lab: systemd-networkd for management, storage (eth1) and the tenant
+VLAN on eth2, which this kernel cannot create (no 8021q), so it is staged, not applied.
+
+The tests run in file order on freshly reset hosts: a dry run changes nothing, the converge
+applies what the kernel allows and keeps the management session, a re-run and a dry run after
+it change nothing.
+"""
+
+from __future__ import annotations
+
+import pytest
+from phase_runner import etc_digest, read, run_phase
+
+from rigshift.lab import Lab
+
+STAGED = "/etc/rigshift/network/staged"
+
+
+@pytest.fixture(scope="module")
+def hosts(lab: Lab) -> list[str]:
+    """Every lab host, back to its seed (earlier test files converge them)."""
+    names = [h.name for h in lab.hosts]
+    for name in names:
+        lab.reset(name)
+    return names
+
+
+def test_check_mode_on_fresh_hosts_changes_nothing(lab: Lab, hosts: list[str]) -> None:
+    before = {h: etc_digest(lab, h) for h in hosts}
+    run = run_phase(lab, "network", "--check")
+    assert run.rc == 0, run.output[-3000:]
+    assert sorted(run.recap) == sorted(hosts)
+    assert {h: etc_digest(lab, h) for h in hosts} == before
+
+
+def test_network_phase_applies_storage_and_stages_the_vlan(lab: Lab, hosts: list[str]) -> None:
+    run = run_phase(lab, "network")
+    assert run.rc == 0, run.output[-3000:]
+    assert run.failed() == []
+    assert any("tenant20" in note and "vlan" in note for note in run.notes()), run.notes()
+    for h in lab.hosts:
+        number = str(h.address).rsplit(".", 1)[1]
+        # The storage NIC got its address from the site file: applied for real.
+        eth1 = lab.exec(h.name, ["ip", "-4", "-o", "address", "show", "dev", "eth1"]).stdout
+        assert f"198.18.1.{number}/24" in eth1
+        # The management address and the SSH session survived the change.
+        eth0 = lab.exec(h.name, ["ip", "-4", "-o", "address", "show", "dev", "eth0"]).stdout
+        assert f"{h.address}/24" in eth0
+        assert lab.ssh_ok(h.name)
+        # The VLAN has no kernel support here: rendered, validated, staged; never half-applied.
+        assert lab.exec(h.name, ["ip", "link", "show", "tenant20"], check=False).returncode != 0
+        netdev = read(lab, h.name, f"{STAGED}/20-rigshift-tenant20.netdev")
+        assert "Kind=vlan" in netdev and "Id=20" in netdev
+        tenant = read(lab, h.name, f"{STAGED}/40-rigshift-tenant20.network")
+        assert f"Address=198.18.2.{number}/24" in tenant
+
+
+def test_management_config_keeps_the_current_address(lab: Lab, hosts: list[str]) -> None:
+    h = lab.hosts[0]
+    unit = read(lab, h.name, "/etc/systemd/network/10-rigshift-management.network")
+    assert "Name=eth0" in unit
+    assert f"Address={h.address}/24" in unit
+    assert "Gateway=198.18.0.1" in unit
+    assert "KeepConfiguration=static" in unit
+    storage = read(lab, h.name, "/etc/systemd/network/40-rigshift-eth1.network")
+    assert "MTUBytes=1500" in storage and "RequiredForOnline=no" in storage
+
+
+def test_second_run_changes_nothing(lab: Lab, hosts: list[str]) -> None:
+    run = run_phase(lab, "network")
+    assert run.rc == 0, run.output[-3000:]
+    assert run.changed() == dict.fromkeys(hosts, 0), run.output[-3000:]
+
+
+def test_check_mode_after_converge_changes_nothing(lab: Lab, hosts: list[str]) -> None:
+    before = {h: etc_digest(lab, h) for h in hosts}
+    run = run_phase(lab, "network", "--check")
+    assert run.rc == 0
+    assert run.changed() == dict.fromkeys(hosts, 0)
+    assert {h: etc_digest(lab, h) for h in hosts} == before
