@@ -16,13 +16,20 @@ RAW_BACKENDS = {"rook-ceph": {"ceph_bluestore"}}
 
 
 def os_disks(lsblk: dict[str, Any]) -> list[str]:
-    """Names of the top-level disks whose tree holds the root filesystem (partition, LVM, RAID)."""
+    """Names of the top-level disks that hold the root filesystem (partition, LVM, RAID).
 
-    def holds_root(node: dict[str, Any]) -> bool:
-        mounts = node.get("mountpoints") or [node.get("mountpoint")]
-        return "/" in mounts or any(holds_root(child) for child in node.get("children") or [])
+    In a container / is an overlay on no block device of its own; the disk under it is the
+    one that holds the host's other mounts (nspawn's /run/host), so every disk with anything
+    mounted counts. Nothing found means / cannot be placed, and the plan refuses every disk.
+    """
 
-    return [str(disk["name"]) for disk in lsblk.get("blockdevices", []) if holds_root(disk)]
+    def mounts(node: dict[str, Any]) -> list[str]:
+        found = [m for m in node.get("mountpoints") or [node.get("mountpoint")] if m]
+        return found + [m for child in node.get("children") or [] for m in mounts(child)]
+
+    disks = lsblk.get("blockdevices", [])
+    root = [str(d["name"]) for d in disks if "/" in mounts(d)]
+    return root or [str(d["name"]) for d in disks if mounts(d)]
 
 
 def storage_plan(
@@ -53,18 +60,18 @@ def storage_plan(
         )
         # A raw backend wants no signature at all, or only the one it writes itself.
         raw_ready = backend in RAW_BACKENDS and set(kinds) <= RAW_BACKENDS[backend]
-        if not os_disk_names:
-            decision |= {
-                "action": "refuse",
-                "reason": "cannot tell which disk holds /: refusing to touch any disk",
-            }
-        elif name.split("/")[-1] in os_disk_names:
+        if name.split("/")[-1] in os_disk_names:
             decision |= {
                 "action": "refuse",
                 "reason": f"{name} holds / (the OS disk): fix its role in site.yaml",
             }
         elif not present.get(name, False):
             decision |= {"action": "skip", "reason": f"/dev/{name} is not present on this host"}
+        elif not os_disk_names:
+            decision |= {
+                "action": "refuse",
+                "reason": "cannot tell which disk holds /: refusing to touch any disk",
+            }
         elif raw_ready or (backend not in RAW_BACKENDS and ours):
             decision |= {"action": "ready", "reason": f"{name} is already prepared for {backend}"}
         elif found and not allow_wipe:
