@@ -133,6 +133,9 @@ def converge(
     envvars = _environment(options, data_dir)
     broken: set[str] = set()
     for phase in phases:
+        seen = {name for done in result.phases for name in done.hosts}
+        if seen and seen <= broken:
+            break  # every host has failed: nothing is left to run the later phases on
         tally = PhaseTally(phase)
         result.phases.append(tally)
         if listener:
