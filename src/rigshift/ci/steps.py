@@ -263,8 +263,6 @@ def lab(ctx: Context) -> str:
     started = lab_up(ctx.site_dir, hosts=count, seed=seed, name=name, say=ctx.say)
     try:
         target = prepare(ctx.site_dir, lab=name)
-        # ansible-runner wants its data dir to exist; a fresh lab does not have one yet.
-        target.data_dir.mkdir(parents=True, exist_ok=True)
         hosts = [h.name for h in started.hosts]
         ctx.say(f"converging {', '.join(hosts)} with --check --diff")
         result = converge(
