@@ -80,7 +80,7 @@ def summary_table(plan: SitePlan) -> Table:
     for gap in plan.redundancy:
         state = "met" if gap.met else "[red]gap[/red]"
         table.add_row(
-            gap.system,
+            f"{gap.system} redundancy",
             f"{gap.current} today, tier {plan.target_tier} needs {gap.required} ({state})",
         )
     if eco is not None:
