@@ -1,0 +1,97 @@
+"""The gpu and kubernetes phases on the lab.
+
+The lab has no GPU and cannot download Kubernetes: the gpu phase must say "no NVIDIA driver"
+and still record health facts; the kubernetes phase must write the server and agent configs
+from the plan, then stop at the install step saying the artifacts are missing, without
+pretending that a cluster exists. Hosts: lab-1 is the server (train class), lab-2 an agent
+(legacy class: GTX 1070), lab-3 keeps no GPU and is in neither phase.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from phase_runner import etc_digest, read, run_phase
+
+from rigshift.lab import Lab
+
+CONFIG = "/etc/rancher/rke2/config.yaml"
+
+
+@pytest.fixture(scope="module")
+def hosts(lab: Lab) -> list[str]:
+    names = [h.name for h in lab.hosts]
+    for name in names:
+        lab.reset(name)
+    return names
+
+
+def test_check_mode_on_fresh_hosts_changes_nothing(lab: Lab, hosts: list[str]) -> None:
+    before = {h: etc_digest(lab, h) for h in hosts}
+    for phase in ("gpu", "kubernetes"):
+        run = run_phase(lab, phase, "--check")
+        assert run.rc == 0, run.output[-3000:]
+        assert sorted(run.recap) == ["lab-1", "lab-2"]
+    assert {h: etc_digest(lab, h) for h in hosts} == before
+
+
+def test_gpu_phase_reports_no_nvidia_driver_and_records_health(lab: Lab, hosts: list[str]) -> None:
+    run = run_phase(lab, "gpu")
+    assert run.rc == 0, run.output[-3000:]
+    notes = run.notes()
+    assert any(n.startswith("no NVIDIA driver on lab-1") for n in notes), notes
+    health = {
+        h: json.loads(read(lab, h, "/etc/rigshift/gpu-health.json")) for h in ("lab-1", "lab-2")
+    }
+    # The branch policy from the plan: Pascal (legacy) stays on R580, Ampere takes production.
+    assert health["lab-2"]["driver_track"] == "legacy"
+    assert health["lab-2"]["driver_branch"] == "580"
+    assert health["lab-1"]["driver_track"] == "production"
+    assert health["lab-1"]["driver_present"] is False
+    assert health["lab-1"]["links"] == [] and health["lab-1"]["taints"] == []
+
+
+def test_kubernetes_phase_writes_configs_and_reports_missing_artifacts(
+    lab: Lab, hosts: list[str]
+) -> None:
+    run = run_phase(lab, "kubernetes")
+    assert run.rc == 0, run.output[-3000:]
+    assert run.failed() == []
+    missing = [n for n in run.notes() if "is NOT installed" in n and "artifacts missing" in n]
+    assert len(missing) == 2, run.notes()
+    for host in ("lab-1", "lab-2"):
+        # Never pretend: no binary, no service, no kubeconfig.
+        assert lab.exec(host, ["test", "-e", "/usr/local/bin/rke2"], check=False).returncode != 0
+        assert lab.exec(host, ["test", "-e", "/etc/rancher/rke2/rke2.yaml"], check=False).returncode
+    server = yaml.safe_load(read(lab, "lab-1", CONFIG))
+    assert server["tls-san"][0] == "198.18.0.10"  # the API VIP first
+    assert "server" not in server  # the first server initialises the cluster
+    assert server["token-file"] == "/etc/rancher/rke2/cluster-token"
+    assert "rigshift.io/gpu-class=train" in server["node-label"]
+    assert "rigshift.io/gpu-model=RTX-3090" in server["node-label"]
+    assert "rigshift.io/gpu-vram-gb=24" in server["node-label"]
+    assert server["disable"] == ["rke2-ingress-nginx"]
+    agent = yaml.safe_load(read(lab, "lab-2", CONFIG))
+    assert agent["server"] == "https://198.18.0.11:9345"  # the agent joins the first server
+    assert "tls-san" not in agent
+    assert "rigshift.io/gpu-class=legacy" in agent["node-label"]
+    assert agent["node-taint"] == ["rigshift.io/gpu-class=legacy:NoSchedule"]
+    # The join token is shared, root-only, and never in the config or the output.
+    tokens = {
+        h: read(lab, h, "/etc/rancher/rke2/cluster-token").strip() for h in ("lab-1", "lab-2")
+    }
+    assert len(tokens["lab-1"]) == 48 and tokens["lab-1"] == tokens["lab-2"]
+    assert tokens["lab-1"] not in run.output
+    mode = lab.exec("lab-2", ["stat", "-c", "%a", "/etc/rancher/rke2/cluster-token"]).stdout
+    assert mode.strip() == "600"
+
+
+def test_second_runs_change_nothing(lab: Lab, hosts: list[str]) -> None:
+    for phase in ("gpu", "kubernetes"):
+        run = run_phase(lab, phase)
+        assert run.rc == 0, run.output[-3000:]
+        assert run.changed() == {"lab-1": 0, "lab-2": 0}, (phase, run.output[-3000:])
+        dry = run_phase(lab, phase, "--check")
+        assert dry.changed() == {"lab-1": 0, "lab-2": 0}, phase
