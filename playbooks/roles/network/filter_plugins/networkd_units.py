@@ -34,7 +34,7 @@ def networkd_units(
     bonds = {bond["name"]: bond for bond in layout.get("bonds") or []}
     vlans = {vlan["name"]: vlan for vlan in layout.get("vlans") or []}
     role_of = {layout[r]: r for r in ("storage", "tenant") if layout.get(r)}
-    member_of = {m: b for b in bonds.values() for m in b["members"]}
+    member_of = {m: b["name"] for b in bonds.values() for m in b["members"]}
     mgmt = management["interface"]
     if mgmt in member_of or mgmt in vlans or mgmt in bonds:
         raise ValueError(
