@@ -1,0 +1,79 @@
+"""The kubernetes role's config template for each node part and distribution, rendered as
+Ansible renders it (trim_blocks) with the role's own defaults and filters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+import yaml
+
+from tests.unit.playbooks.plugins import ROLES, load
+
+labels_mod = load("kubernetes", "filter_plugins/node_labels.py")
+DEFAULTS = yaml.safe_load((ROLES / "kubernetes" / "defaults" / "main.yml").read_text())
+ADDRESSES = {"s1": "10.0.0.11", "s2": "10.0.0.12", "s3": "10.0.0.13", "a1": "10.0.0.21"}
+LABELS = {"labels": {"rigshift.io/gpu-class": "infer"}, "taints": []}
+
+
+def config(distribution: str, host: str, *, runtime: bool = False) -> tuple[str, dict[str, Any]]:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(ROLES / "kubernetes" / "templates"),
+        trim_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["label_args"] = labels_mod.label_args
+    servers = ["s1", "s2", "s3"]
+    text = env.get_template("config.yaml.j2").render(
+        inventory_hostname=host,
+        kubernetes_distribution=distribution,
+        kubernetes_version="v1.31.4+k3s1" if distribution == "k3s" else "v1.31.4+rke2r1",
+        kubernetes_dist=DEFAULTS["kubernetes_distributions"][distribution],
+        kubernetes_node_role="server" if host in servers else "agent",
+        kubernetes_first_server=host == servers[0],
+        kubernetes_servers=servers,
+        kubernetes_addresses=ADDRESSES,
+        kubernetes_api_vip="10.0.0.10",
+        kubernetes_default_runtime=runtime,
+        kubernetes_labels=LABELS,
+    )
+    return text, yaml.safe_load(text)
+
+
+def test_k3s_first_server_initialises_and_drops_servicelb_and_traefik() -> None:
+    text, cfg = config("k3s", "s1")
+    assert cfg["cluster-init"] is True
+    assert "server" not in cfg
+    assert cfg["disable"] == ["servicelb", "traefik"]
+    assert "MetalLB" in text and "servicelb" in text  # the comment says why
+    assert cfg["tls-san"] == ["10.0.0.10", "10.0.0.11", "s1", "10.0.0.12", "s2", "10.0.0.13", "s3"]
+
+
+def test_k3s_joining_server_and_agent_point_at_the_first_server() -> None:
+    _, joining = config("k3s", "s2")
+    assert joining["server"] == "https://10.0.0.11:6443"
+    assert "cluster-init" not in joining
+    _, agent = config("k3s", "a1")
+    assert agent["server"] == "https://10.0.0.11:6443"
+    assert "tls-san" not in agent and "disable" not in agent
+    assert agent["node-ip"] == "10.0.0.21"
+
+
+def test_rke2_uses_the_supervisor_port_and_never_cluster_init() -> None:
+    _, first = config("rke2", "s1")
+    assert "cluster-init" not in first  # RKE2 servers always run embedded etcd
+    assert first["disable"] == ["rke2-ingress-nginx"]
+    _, agent = config("rke2", "a1")
+    assert agent["server"] == "https://10.0.0.11:9345"
+
+
+def test_nvidia_default_runtime_only_when_the_gpu_phase_installed_it() -> None:
+    assert "default-runtime" not in config("rke2", "a1")[1]
+    assert config("rke2", "a1", runtime=True)[1]["default-runtime"] == "nvidia"
+
+
+def test_the_config_holds_no_token() -> None:
+    for host in ("s1", "s2", "a1"):
+        _, cfg = config("rke2", host)
+        assert "token" not in cfg
+        assert cfg["token-file"] == "/etc/rancher/rke2/cluster-token"
