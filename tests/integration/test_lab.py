@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -141,3 +142,36 @@ def test_a_failed_up_leaves_nothing_behind(lab: Lab, monkeypatch: pytest.MonkeyP
     assert name not in labs()
     # The shared cache still serves the session lab.
     lab.exec(lab.hosts[0].name, ["bash", "-c", "exec 3<>/dev/tcp/198.18.0.1/3142"])
+
+
+def test_the_cli_reports_status_as_json_and_runs_commands_over_ssh(lab: Lab) -> None:
+    rigshift = str(BIN / "rigshift")
+    status = subprocess.run(
+        [rigshift, "lab", "status", "--name", lab.name, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert status.returncode == 0, status.stderr
+    hosts = json.loads(status.stdout)["hosts"]
+    assert [h["name"] for h in hosts] == [h.name for h in lab.hosts]
+    assert all(h["state"] == "running" and h["ssh"] for h in hosts)
+    ssh = subprocess.run(
+        [rigshift, "lab", "ssh", "--name", lab.name, lab.hosts[0].name, "cat", "/etc/hostname"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ssh.stdout.strip() == lab.hosts[0].name
+
+
+def test_cli_names_a_lab_that_is_not_up_and_exits_2(lab: Lab) -> None:
+    done = subprocess.run(
+        [str(BIN / "rigshift"), "lab", "status", "--name", "nosuchlab"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "no lab named 'nosuchlab' is up" in done.stderr
+    assert "Traceback" not in done.stderr
