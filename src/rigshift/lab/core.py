@@ -291,7 +291,8 @@ class Lab:
     def _jobs(self, host: str) -> str:
         """What a host's systemd is still waiting for (to say why a boot hangs)."""
         try:
-            done = self.exec(host, ["systemctl", "list-jobs", "--no-pager"], check=False, timeout=20)
+            jobs = ["systemctl", "list-jobs", "--no-pager"]
+            done = self.exec(host, jobs, check=False, timeout=20)
         except (LabError, subprocess.TimeoutExpired) as exc:
             return f"(not readable: {exc})"
         return "\n".join(done.stdout.splitlines()[:12])
