@@ -76,6 +76,20 @@ def test_hiveos_seed_is_laid_out_and_the_miner_runs(lab: Lab) -> None:
     assert f'WORKER_NAME="{host}"' in rig
 
 
+@pytest.mark.skipif(
+    os.environ.get("RIGSHIFT_LAB_SEED", "hiveos") != "hiveos", reason="lab not seeded"
+)
+def test_stopping_a_unit_on_one_host_leaves_the_other_hosts_alone(lab: Lab) -> None:
+    first, *others = [h.name for h in lab.hosts]
+    try:
+        lab.exec(first, ["systemctl", "stop", "hive"])
+        assert lab.exec(first, ["pgrep", "-x", "t-rex"], check=False).returncode == 1
+        for host in others:
+            lab.exec(host, ["pgrep", "-x", "t-rex"])
+    finally:
+        lab.exec(first, ["systemctl", "start", "hive"])
+
+
 def test_apt_installs_a_package_through_the_cache(lab: Lab) -> None:
     host = lab.hosts[-1].name
     # Seeded hosts also carry the HiveOS repository, which the lab cannot reach: leave it out.

@@ -33,11 +33,23 @@ from rigshift.lab.cache import LABS, ensure_cache, release_cache
 from rigshift.lab.mirror import configured_mirror, read_sources
 from rigshift.lab.plan import CACHE_PORT, LabHost, LabPlan, check_lab_name, make_plan
 from rigshift.lab.seed import SEEDS, prepare_host
-from rigshift.lab.system import LabError, Proc, locked, reap, require_root, run, spawn, stop
+from rigshift.lab.system import (
+    LabError,
+    Proc,
+    locked,
+    reap,
+    remove_cgroup,
+    require_root,
+    run,
+    spawn,
+    stop,
+)
 from rigshift.model import load_site, site_file
 
 DEFAULT_NAME = "lab"
 CONNECTION_FILE = "lab-connection.yml"
+# Each host runs in its own cgroup below this one (see rigshift.lab.system.spawn).
+CGROUP = "rigshift-lab"
 # How long hosts may take to boot to a working sshd: a base, plus more per host booting at once.
 BOOT_TIMEOUT = 120.0
 BOOT_TIMEOUT_PER_HOST = 15.0
@@ -202,6 +214,7 @@ class Lab:
                 "-M", h.name,
             ],
             self.dir / "hosts" / h.name / "console.log",
+            cgroup=self._cgroup(h.name),
         )  # fmt: skip
         self._state["hosts"][h.name] = {"pid": proc.pid, "start": proc.start}
         self._save()
@@ -213,7 +226,12 @@ class Lab:
         stop(procs, grace=grace)
         for h in hosts:
             self._state["hosts"].pop(h, None)
+            remove_cgroup(self._cgroup(h))
         self._save()
+
+    def _cgroup(self, host: str) -> str:
+        """The host's own cgroup (see `spawn`), under one per lab."""
+        return f"{CGROUP}/{self.name}/{host}"
 
     def stop_host(self, host: str) -> None:
         """Kill a host abruptly (its systemd and every process in it), as a crashed rig."""
@@ -225,6 +243,7 @@ class Lab:
         if proc is not None:
             stop([proc], grace=5)
         self._state["hosts"].pop(host, None)
+        remove_cgroup(self._cgroup(host))
         self._save()
 
     def reset(self, host: str, say: Say = _quiet) -> None:
@@ -505,6 +524,7 @@ def _tear_down(lab: Lab, purge: bool, say: Say) -> None:
     for h in lab.hosts:
         net.unmount(lab.root(h.name))
     net.delete_namespaces([*(h.netns for h in lab.hosts), lab.plan.switch_netns])
+    remove_cgroup(f"{CGROUP}/{lab.name}")
     if lab.name == DEFAULT_NAME:
         lab.connection_file.unlink(missing_ok=True)
     _remove_dir(lab.dir)
@@ -519,6 +539,7 @@ def _remove_leftovers(name: str, say: Say) -> None:
         net.delete_namespaces([n for n in net.namespaces() if n.startswith(prefix)])
     for root in (lab_dir(name) / "hosts").glob("*/root"):
         net.unmount(root)
+    remove_cgroup(f"{CGROUP}/{name}")
     _remove_dir(lab_dir(name))
     release_cache(False, say)
     say(f"lab {name!r}: removed leftovers")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -106,9 +107,30 @@ def start_time(pid: int) -> int | None:
     return int(stat[19]) if stat else None
 
 
-def spawn(argv: Sequence[str], log: Path) -> Proc:
-    """Start a long-running process in its own session, output to `log`; it outlives us."""
+def cgroup_hierarchies() -> list[Path]:
+    """The cgroup hierarchies systemd uses: the unified one, or (hybrid) name=systemd + unified."""
+    top = Path("/sys/fs/cgroup")
+    if (top / "cgroup.controllers").exists():
+        return [top]
+    return [h for h in (top / "systemd", top / "unified") if (h / "cgroup.procs").exists()]
+
+
+def spawn(argv: Sequence[str], log: Path, cgroup: str | None = None) -> Proc:
+    """Start a long-running process in its own session, output to `log`; it outlives us.
+
+    With `cgroup` (a path like "rigshift-lab/<lab>/<host>"), the process starts in that cgroup
+    of every hierarchy systemd uses. systemd-nspawn without a host systemd puts its container
+    under the cgroup it was started in: two containers started from one cgroup would share
+    unit cgroups, and `systemctl stop hive` in one host would kill the miners of all of them.
+    """
     log.parent.mkdir(parents=True, exist_ok=True)
+    if cgroup is not None:
+        moves = []
+        for hierarchy in cgroup_hierarchies():
+            group = hierarchy / cgroup
+            group.mkdir(parents=True, exist_ok=True)
+            moves.append(f"echo $$ > {shlex.quote(str(group / 'cgroup.procs'))}")
+        argv = ["sh", "-c", " && ".join([*moves, 'exec "$@"']), "sh", *argv]
     with log.open("ab") as out:
         child = subprocess.Popen(
             list(argv),
@@ -119,6 +141,20 @@ def spawn(argv: Sequence[str], log: Path) -> Proc:
             close_fds=True,
         )
     return Proc.of(child.pid)
+
+
+def remove_cgroup(cgroup: str) -> None:
+    """Remove a cgroup made by `spawn` and what its processes created below it (once empty)."""
+    for hierarchy in cgroup_hierarchies():
+        top = hierarchy / cgroup
+        if not top.is_dir():
+            continue
+        # cgroup directories go with rmdir only, deepest first.
+        for path in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+            with contextlib.suppress(OSError):
+                path.rmdir()
+        with contextlib.suppress(OSError):
+            top.rmdir()
 
 
 def reap() -> None:
