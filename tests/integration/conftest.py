@@ -95,6 +95,8 @@ def lab() -> Iterator[Lab]:
     def interrupted(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
+    # A lab of this name can only be left over from a killed session whose PID we now have.
+    down(name)
     previous = signal.signal(signal.SIGTERM, interrupted)
     try:
         yield up(LAB_SITE, hosts=hosts, seed=seed, name=name, say=print)
