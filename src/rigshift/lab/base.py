@@ -38,7 +38,7 @@ def base_tree(mirror: str, say: Callable[[str], None], cache: Path | None = None
             return tree
         partial = tree.with_name(tree.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
-        say(f"building the base tree with debootstrap from {mirror} (about 45-90 s, once) ...")
+        say(f"building the base tree with debootstrap from {mirror} (once; 1-3 minutes) ...")
         began = time.monotonic()
         try:
             run(
