@@ -37,6 +37,7 @@ from rigshift.lab.system import (
     LabError,
     Proc,
     locked,
+    raise_sysctl,
     reap,
     remove_cgroup,
     require_root,
@@ -483,6 +484,14 @@ def _bring_up(lab: Lab, mirror: str, say: Say) -> None:
         pub = (lab.dir / "hostkeys" / f"{h.name}.pub").read_text().split()
         known.append(f"{h.address} {pub[0]} {pub[1]}\n")
     write_atomic(lab.known_hosts, "".join(known))
+    # Every lab host's systemd takes about ten inotify instances from one machine-wide budget
+    # (128 by default): a dozen hosts on the machine exhaust it and the next one fails to boot.
+    raise_sysctl(
+        "fs.inotify.max_user_instances",
+        8192,
+        "each lab host's systemd needs about ten",
+        say,
+    )
     say(f"booting {len(plan.hosts)} hosts (systemd in systemd-nspawn) ...")
     for h in plan.hosts:
         lab._start(h)

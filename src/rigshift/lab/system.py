@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,6 +155,15 @@ def remove_cgroup(cgroup: str) -> None:
                 path.rmdir()
         with contextlib.suppress(OSError):
             top.rmdir()
+
+
+def raise_sysctl(key: str, minimum: int, why: str, say: Callable[[str], None]) -> None:
+    """Raise a machine-wide kernel limit to at least `minimum`, saying so when it changes."""
+    path = Path("/proc/sys") / key.replace(".", "/")
+    current = int(path.read_text().split()[0])
+    if current < minimum:
+        path.write_text(f"{minimum}\n")
+        say(f"raised {key} from {current} to {minimum}: {why}")
 
 
 def reap() -> None:
