@@ -69,12 +69,11 @@ def test_check_mode_on_a_fresh_lab_changes_nothing(lab: Lab, hosts: list[str]) -
     result = _converge(lab, check=True)
     after = {h: _digest(lab, h) for h in hosts}
     assert after == before
-    # Every phase up to verify previews cleanly; verify itself rejects the still-mining hosts.
-    for tally in result.phases:
-        broken = tally.failed_hosts()
-        assert broken == ([] if tally.phase != "verify" else hosts), tally.phase
-    decommission = result.phases[0]
+    # Decommission and baseline preview cleanly, and the preview shows HiveOS would go.
+    decommission, baseline = result.phases[0], result.phases[1]
+    assert decommission.failed_hosts() == baseline.failed_hosts() == []
     assert all(decommission.hosts[h].changed > 0 for h in hosts), "the dry run saw HiveOS"
+    assert all(baseline.hosts[h].changed > 0 for h in hosts), "the dry run previewed baseline"
 
 
 def test_converge_removes_hiveos_and_hardens_every_host(lab: Lab, hosts: list[str]) -> None:
