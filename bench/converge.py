@@ -25,6 +25,8 @@ from rigshift.run import ConvergeOptions, RunResult, converge, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "inventories" / "lab"
+# None: ansible-playbook reads an empty settings file, i.e. Ansible's defaults.
+SETTINGS = (("tuned ansible.cfg", ROOT / "ansible.cfg"), ("Ansible defaults", None))
 
 
 def timed(lab: Lab, cfg: Path | None, data_dir: Path) -> tuple[float, RunResult]:
@@ -52,7 +54,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="rigshift-bench-") as tmp:
             work = Path(tmp)
             rows = []
-            for label, cfg in (("tuned ansible.cfg", ROOT / "ansible.cfg"), ("Ansible defaults", None)):
+            for label, cfg in SETTINGS:
                 if rows:
                     for host in lab.hosts:
                         lab.reset(host.name)
