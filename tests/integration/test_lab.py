@@ -189,3 +189,14 @@ def test_cli_names_a_lab_that_is_not_up_and_exits_2(lab: Lab) -> None:
     assert done.returncode == 2
     assert "no lab named 'nosuchlab' is up" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_down_cleans_up_a_lab_whose_state_file_was_lost(lab: Lab) -> None:
+    name = f"s{os.getpid()}"
+    other = up(lab.site, hosts=1, seed="none", name=name)
+    started = [Proc(p["pid"], p["start"]) for p in other._state["hosts"].values()]
+    (other.dir / "state.json").write_text("not json")
+    assert down(name) is True
+    assert not [p.pid for p in started if p.alive()]
+    assert not [n for n in namespaces() if n.startswith(f"rs-{name}-")]
+    assert not other.dir.exists()

@@ -31,7 +31,15 @@ from rigshift.lab import net
 from rigshift.lab.base import base_tree
 from rigshift.lab.cache import LABS, ensure_cache, release_cache
 from rigshift.lab.mirror import configured_mirror, read_sources
-from rigshift.lab.plan import CACHE_PORT, LabHost, LabPlan, check_lab_name, make_plan
+from rigshift.lab.plan import (
+    CACHE_PORT,
+    LabHost,
+    LabPlan,
+    check_lab_name,
+    make_plan,
+    netns_name,
+    switch_netns_name,
+)
 from rigshift.lab.seed import SEEDS, prepare_host
 from rigshift.lab.system import (
     LabError,
@@ -542,16 +550,40 @@ def _tear_down(lab: Lab, purge: bool, say: Say) -> None:
 
 
 def _remove_leftovers(name: str, say: Say) -> None:
-    """Clean a lab whose state file is unreadable: namespaces by name prefix, mounts, files."""
-    prefix = f"rs-{name}-"
+    """Clean a lab whose state file is unreadable: its namespaces, mounts and files.
+
+    Namespaces are named after the host directories found, never matched by prefix: the
+    prefix of lab "t1" is also that of lab "t1-x".
+    """
+    hosts = [d.name for d in (lab_dir(name) / "hosts").glob("*") if d.is_dir()]
+    spaces = [switch_netns_name(name), *(netns_name(name, h) for h in hosts)]
+    # Without the PIDs, find the lab's nspawn and relay processes by the namespace they were
+    # given on their command line (an exact argument, so no other lab's process matches).
+    stop(_started_with({f"/run/netns/{n}" for n in spaces}), grace=5)
     with contextlib.suppress(LabError):
-        net.delete_namespaces([n for n in net.namespaces() if n.startswith(prefix)])
+        net.delete_namespaces(spaces)
     for root in (lab_dir(name) / "hosts").glob("*/root"):
         net.unmount(root)
     remove_cgroup(f"{CGROUP}/{name}")
     _remove_dir(lab_dir(name))
     release_cache(False, say)
     say(f"lab {name!r}: removed leftovers")
+
+
+def _started_with(paths: set[str]) -> list[Proc]:
+    """Processes with one of `paths` as an argument (or in `--network-namespace-path=`)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        words = {a.decode(errors="replace").removeprefix("--network-namespace-path=") for a in args}
+        if words & paths:
+            found.append(Proc.of(int(entry.name)))
+    return found
 
 
 def _remove_dir(directory: Path) -> None:
