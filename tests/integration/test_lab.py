@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -200,3 +202,40 @@ def test_down_cleans_up_a_lab_whose_state_file_was_lost(lab: Lab) -> None:
     assert not [p.pid for p in started if p.alive()]
     assert not [n for n in namespaces() if n.startswith(f"rs-{name}-")]
     assert not other.dir.exists()
+
+
+def test_the_session_lab_is_removed_when_the_run_is_interrupted(lab: Lab, tmp_path: Path) -> None:
+    # A separate pytest run that uses the fixture, killed with SIGTERM while a test runs.
+    (tmp_path / "test_waits.py").write_text(
+        "import time\n\ndef test_waits(lab):\n    time.sleep(600)\n"
+    )
+    here = Path(__file__).resolve().parent
+    run = subprocess.Popen(
+        [str(BIN / "pytest"), "-q", "-p", "conftest", "-c", str(here.parents[1] / "pyproject.toml"),
+         str(tmp_path / "test_waits.py")],
+        env={**os.environ, "PYTHONPATH": str(here), "RIGSHIFT_LAB_HOSTS": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    name = f"t{run.pid}"
+    try:
+        for _ in range(300):
+            if name in labs() and Lab.load(name).ssh_ok(Lab.load(name).hosts[0].name):
+                break
+            time.sleep(1)
+        else:
+            pytest.fail(f"the inner run never brought its lab up: {run.stdout}")
+        started = [Proc(p["pid"], p["start"]) for p in Lab.load(name)._state["hosts"].values()]
+        run.send_signal(signal.SIGTERM)
+        output, _ = run.communicate(timeout=120)
+        # Read before the cleanup below, which would hide a lab the inner run left behind.
+        left_behind = name in labs()
+        still_running = [p.pid for p in started if p.alive()]
+    finally:
+        if run.poll() is None:
+            run.kill()
+        down(name)
+    assert not left_behind, output
+    assert not still_running
+    assert not [n for n in namespaces() if n.startswith(f"rs-{name}-")]
