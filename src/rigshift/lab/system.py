@@ -162,7 +162,11 @@ def raise_sysctl(key: str, minimum: int, why: str, say: Callable[[str], None]) -
     path = Path("/proc/sys") / key.replace(".", "/")
     current = int(path.read_text().split()[0])
     if current < minimum:
-        path.write_text(f"{minimum}\n")
+        try:
+            path.write_text(f"{minimum}\n")
+        except OSError as exc:
+            say(f"warning: could not raise {key} from {current} to {minimum} ({exc}): {why}")
+            return
         say(f"raised {key} from {current} to {minimum}: {why}")
 
 
