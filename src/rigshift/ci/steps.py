@@ -25,7 +25,7 @@ from rigshift.lab import up as lab_up
 from rigshift.model import SiteModel, parse_site, site_file
 from rigshift.plan import Assessment, build_plan
 from rigshift.render import MANIFEST, TARGETS
-from rigshift.run import ConvergeOptions, converge, prepare
+from rigshift.run import PHASES, ConvergeOptions, converge, prepare
 from rigshift.site import load_checked
 
 
@@ -244,6 +244,10 @@ def _tool_lines(done: subprocess.CompletedProcess[str]) -> list[str]:
 # order, with their names and addresses). Every phase still runs for real against them; more
 # hosts of the same kind would add minutes to every pull request, not checks.
 LAB_MAX_HOSTS = 4
+# verify accepts a rig only in its converged state, which a --check run by design never
+# produces (the miners of a fresh lab still run): it would fail every host. It runs for real in
+# `rigshift converge` and in the converge integration tests.
+CHECK_MODE_PHASES = tuple(p for p in PHASES if p != "verify")
 
 
 def lab(ctx: Context) -> str:
@@ -269,6 +273,7 @@ def lab(ctx: Context) -> str:
             target.site_name,
             target.inventory,
             ConvergeOptions(
+                phases=CHECK_MODE_PHASES,
                 limit=",".join(hosts),
                 check=True,
                 diff=True,
@@ -303,8 +308,11 @@ def _tails(runner_dir: Path, lines: int = 15) -> list[str]:
         if rc.read_text().strip() in ("0", ""):
             continue
         text = (rc.parent / "stdout").read_text(errors="replace").splitlines()
-        out.append(f"ansible-playbook output (rc {rc.read_text().strip()}), last lines:")
-        out += ["    " + line for line in text[-lines:] if line.strip()]
+        # The task that broke says "fatal:" or "failed:"; without one, the end of the output
+        # (a usage error, a missing file) says why.
+        broken = [line for line in text if line.startswith(("fatal:", "failed:", "ERROR!"))]
+        out.append(f"ansible-playbook output (rc {rc.read_text().strip()}):")
+        out += ["    " + line for line in (broken or text)[-lines:] if line.strip()]
     return out
 
 
