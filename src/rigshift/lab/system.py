@@ -128,9 +128,12 @@ def spawn(argv: Sequence[str], log: Path, cgroup: str | None = None) -> Proc:
         moves = []
         for hierarchy in cgroup_hierarchies():
             group = hierarchy / cgroup
-            group.mkdir(parents=True, exist_ok=True)
-            moves.append(f"echo $$ > {shlex.quote(str(group / 'cgroup.procs'))}")
-        argv = ["sh", "-c", " && ".join([*moves, 'exec "$@"']), "sh", *argv]
+            # Where cgroups are read-only (some CI containers) the host still boots, unisolated.
+            with contextlib.suppress(OSError):
+                group.mkdir(parents=True, exist_ok=True)
+                procs = shlex.quote(str(group / "cgroup.procs"))
+                moves.append(f"{{ echo $$ > {procs}; }} 2>/dev/null")
+        argv = ["sh", "-c", "; ".join([*moves, 'exec "$@"']), "sh", *argv]
     with log.open("ab") as out:
         child = subprocess.Popen(
             list(argv),
