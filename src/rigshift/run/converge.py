@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -147,6 +148,10 @@ def converge(
                 listener(phase, event)
             return True  # keep the event in the artifacts too
 
+        # ansible-runner keeps its inputs (cmdline, extravars) in <data dir>/env and reuses
+        # them when a later run does not pass them: a --check run would make the next run a
+        # dry run too. Every phase starts from clean inputs.
+        shutil.rmtree(data_dir / "env", ignore_errors=True)
         runner = ansible_runner.run(
             private_data_dir=str(data_dir),
             project_dir=str(paths.PLAYBOOKS),

@@ -41,6 +41,8 @@ class HostResult:
     rescued: int = 0
     ignored: int = 0
     notes: list[str] = field(default_factory=list)
+    # "task: message" of each failed task (no_log tasks say only that output was hidden).
+    errors: list[str] = field(default_factory=list)
     task: str = ""
     # Set when no recap exists for the host (ansible-playbook died before printing one).
     error: str = ""
@@ -65,6 +67,7 @@ class HostResult:
             "rescued": self.rescued,
             "ignored": self.ignored,
             "notes": list(self.notes),
+            "errors": list(self.errors),
             **({"error": self.error} if self.error else {}),
         }
 
@@ -106,6 +109,8 @@ class PhaseTally:
                 host.ignored += 1
             else:
                 host.failed += 1
+                msg = str((data.get("res") or {}).get("msg", "")).strip()
+                host.errors.append(f"{task}: {msg[:300]}" if msg else task)
         elif kind == "runner_on_skipped":
             host.skipped += 1
         elif kind == "runner_on_unreachable":

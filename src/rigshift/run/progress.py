@@ -116,9 +116,11 @@ def summary(result: RunResult) -> Group:
             )
             for note in host.notes:
                 notes.add_row(Text(f"{name}/{tally.phase}", style="dim"), Text(f"skipped: {note}"))
+            for error in host.errors:
+                notes.add_row(Text(f"{name}/{tally.phase}", style="red"), Text(f"failed: {error}"))
     parts: list[Any] = [table]
     if notes.row_count:
-        parts += [Text("Notes (steps skipped on purpose):", style="bold"), notes]
+        parts += [Text("Notes (steps skipped on purpose, tasks that failed):", style="bold"), notes]
     for phase, why in result.phase_errors().items():
         parts.append(Text(f"phase {phase} did not run: {why}", style="bold red"))
     failed = result.failed_hosts()

@@ -97,3 +97,15 @@ def test_hosts_that_failed_drop_out_of_later_phases() -> None:
     assert _limit("lab-1,lab-2", set()) == "lab-1,lab-2"
     assert _limit(None, {"lab-3", "lab-2"}) == "all,!lab-2,!lab-3"
     assert _limit("rigs", {"lab-3"}) == "rigs,!lab-3"
+
+
+def test_failed_tasks_keep_their_message_for_the_record() -> None:
+    # Hand-written events (shape as ansible-runner emits them): one failure, one ignored.
+    events = [
+        {"event": "runner_on_failed", "event_data": {"host": "rig-1", "task": "Load the rules", "res": {"msg": "nft: syntax error"}}},
+        {"event": "runner_on_failed", "event_data": {"host": "rig-1", "task": "Probe", "ignore_errors": True, "res": {"msg": "x"}}},
+    ]  # fmt: skip
+    host = tally("baseline", events).hosts["rig-1"]
+    assert (host.failed, host.ignored) == (1, 1)
+    assert host.errors == ["Load the rules: nft: syntax error"]
+    assert host.to_json()["errors"] == ["Load the rules: nft: syntax error"]
