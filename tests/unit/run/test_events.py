@@ -101,10 +101,12 @@ def test_hosts_that_failed_drop_out_of_later_phases() -> None:
 
 def test_failed_tasks_keep_their_message_for_the_record() -> None:
     # Hand-written events (shape as ansible-runner emits them): one failure, one ignored.
+    failed = {"host": "rig-1", "task": "Load the rules", "res": {"msg": "nft: syntax error"}}
+    ignored = {"host": "rig-1", "task": "Probe", "ignore_errors": True, "res": {"msg": "x"}}
     events = [
-        {"event": "runner_on_failed", "event_data": {"host": "rig-1", "task": "Load the rules", "res": {"msg": "nft: syntax error"}}},
-        {"event": "runner_on_failed", "event_data": {"host": "rig-1", "task": "Probe", "ignore_errors": True, "res": {"msg": "x"}}},
-    ]  # fmt: skip
+        {"event": "runner_on_failed", "event_data": failed},
+        {"event": "runner_on_failed", "event_data": ignored},
+    ]
     host = tally("baseline", events).hosts["rig-1"]
     assert (host.failed, host.ignored) == (1, 1)
     assert host.errors == ["Load the rules: nft: syntax error"]
