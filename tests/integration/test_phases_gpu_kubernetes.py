@@ -10,6 +10,7 @@ pretending that a cluster exists. Hosts: lab-1 is the server (train class), lab-
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -86,6 +87,24 @@ def test_kubernetes_phase_writes_configs_and_reports_missing_artifacts(
     assert tokens["lab-1"] not in run.output
     mode = lab.exec("lab-2", ["stat", "-c", "%a", "/etc/rancher/rke2/cluster-token"]).stdout
     assert mode.strip() == "600"
+
+
+def test_airgap_install_names_each_missing_artifact(
+    lab: Lab, hosts: list[str], tmp_path: Path
+) -> None:
+    (tmp_path / "install.sh").write_text("# hand-written stand-in: present, the rest is not\n")
+    airgap = {"kubernetes_airgap_enabled": True, "kubernetes_airgap_artifacts_dir": str(tmp_path)}
+    run = run_phase(lab, "kubernetes", extravars=airgap)
+    assert run.rc == 0, run.output[-3000:]
+    [note, _] = [n for n in run.notes() if "artifacts missing" in n]
+    for name in (
+        "rke2.linux-amd64.tar.gz",
+        "rke2-images.linux-amd64.tar.zst",
+        "sha256sum-amd64.txt",
+    ):
+        assert f"{tmp_path}/{name}" in note
+    assert "install.sh" not in note
+    assert lab.exec("lab-1", ["test", "-e", "/usr/local/bin/rke2"], check=False).returncode != 0
 
 
 def test_second_runs_change_nothing(lab: Lab, hosts: list[str]) -> None:
