@@ -9,7 +9,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from tests.unit.ci.conftest import ROOT, RunCli
+from tests.unit.ci.conftest import ROOT, RunCli, Steps
 
 FARM = ROOT / "inventories" / "example-farm"
 STEPS = ["validate", "plan", "render", "playbooks", "lab", "preview"]
@@ -38,3 +38,11 @@ def test_example_farm_passes_with_junit_and_markdown(rigshift: RunCli, tmp_path:
         f"{i}. {name}" for i, name in enumerate(STEPS, 1)
     ]
     assert "GPUs kept" in step_lines[1]
+
+
+def test_the_lab_sites_committed_render_is_up_to_date(rigshift: RunCli, only_steps: Steps) -> None:
+    # The lab fixture re-renders inventories/lab before the integration tests, which would hide
+    # a stale commit there: check it here, before anything renders.
+    only_steps("validate", "render")
+    run = rigshift("ci", ROOT / "inventories" / "lab")
+    assert run.code == 0, run.out
