@@ -185,13 +185,20 @@ def _environment(options: ConvergeOptions, data_dir: Path) -> dict[str, str]:
     env = {
         # ansible-runner starts ansible-playbook in the project dir; the settings file is named
         # explicitly so the checkout's ansible.cfg applies wherever rigshift runs from.
-        "ANSIBLE_CONFIG": str(options.ansible_cfg) if options.ansible_cfg else os.devnull,
+        "ANSIBLE_CONFIG": str(options.ansible_cfg or _empty_cfg(data_dir)),
         "ANSIBLE_ROLES_PATH": str(paths.PLAYBOOKS / "roles"),
         "PATH": _path(),
     }
     if options.ansible_cfg:
         env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = str(data_dir / "facts")
     return env | dict(options.extra_env)
+
+
+def _empty_cfg(data_dir: Path) -> Path:
+    """An empty settings file: Ansible's defaults (it refuses /dev/null, which has no .cfg)."""
+    empty = data_dir / "ansible-defaults.cfg"
+    write_atomic(empty, "# Empty on purpose: Ansible's default settings.\n")
+    return empty
 
 
 def _flags(options: ConvergeOptions) -> list[str]:
