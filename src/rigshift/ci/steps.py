@@ -79,6 +79,8 @@ class Context:
 
 @dataclass(frozen=True)
 class Step:
+    """One check of the run: its short name, what it checks, and the function that checks it."""
+
     name: str
     title: str
     run: Callable[[Context], str]
