@@ -32,7 +32,8 @@ site, assessment = load_stack_site(config)
 host = None
 if config.host_layer:
     host = HostLayer("host", HostLayerArgs(config.site_dir, config.kubeconfig_path))
-provider = cluster_provider("cluster", resolve_kubeconfig(config, host and host.kubeconfig))
+kubeconfig = host.kubeconfig if host else None
+provider = cluster_provider("cluster", resolve_kubeconfig(config, kubeconfig))
 
 network = Network("network", NetworkArgs.from_site(site, provider))
 storage = Storage("storage", StorageArgs.from_site(site, assessment, provider))
