@@ -7,6 +7,7 @@ Each area of the tool adds its commands from its own module below.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -15,7 +16,22 @@ from rigshift.cli import ci, converge, discover, lab, plan, preview, render, sit
 from rigshift.errors import UserError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class RigshiftGroup(click.Group):
+    """Turns a user mistake into a message on stderr and its exit code, with no traceback.
+
+    Done here rather than only in `main` so that click's test runner sees the same exit code
+    as a user at a terminal.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            click.echo(f"error: {exc.render()}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=RigshiftGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="rigshift")
 def cli() -> None:
     """Turn a former crypto-mining site into a GPU cloud, as code."""
@@ -35,12 +51,9 @@ for command in (
 
 
 def main() -> None:
-    """Console entry point: user mistakes become a message on stderr and exit 2."""
+    """Console entry point: exit 0, 1 for a failed run or check, 2 for bad input."""
     try:
         code = cli.main(standalone_mode=False)
-    except UserError as exc:
-        click.echo(f"error: {exc.render()}", err=True)
-        sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)

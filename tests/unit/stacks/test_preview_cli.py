@@ -12,7 +12,6 @@ from typing import Any
 from click.testing import CliRunner
 
 from rigshift.cli import cli
-from rigshift.errors import UserError
 from tests.conftest import ROOT
 from tests.unit.stacks.test_policies import MakeSite
 
@@ -65,7 +64,8 @@ def test_preview_pulumi_without_the_cli_says_what_is_missing(tmp_path: Path) -> 
     result = CliRunner(env=env).invoke(
         cli, ["preview", str(ROOT / "inventories" / "lab"), "--pulumi"]
     )
-    assert isinstance(result.exception, UserError)
-    message = str(result.exception)
+    assert result.exit_code == 2
+    message = result.stderr
+    assert "Traceback" not in result.output
     assert "the Pulumi CLI is not on PATH" in message
     assert "PULUMI_CONFIG_PASSPHRASE" in message
