@@ -25,7 +25,7 @@ from rigshift.lab import up as lab_up
 from rigshift.model import SiteModel, parse_site, site_file
 from rigshift.plan import Assessment, build_plan
 from rigshift.render import MANIFEST, TARGETS
-from rigshift.run import PHASES, ConvergeOptions, converge, prepare
+from rigshift.run import CHECK_MODE_PHASES, ConvergeOptions, converge, prepare
 from rigshift.site import load_checked
 
 
@@ -246,10 +246,6 @@ def _tool_lines(done: subprocess.CompletedProcess[str]) -> list[str]:
 # order, with their names and addresses). Every phase still runs for real against them; more
 # hosts of the same kind would add minutes to every pull request, not checks.
 LAB_MAX_HOSTS = 4
-# verify accepts a rig only in its converged state, which a --check run by design never
-# produces (the miners of a fresh lab still run): it would fail every host. It runs for real in
-# `rigshift converge` and in the converge integration tests.
-CHECK_MODE_PHASES = tuple(p for p in PHASES if p != "verify")
 
 
 def lab(ctx: Context) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from rich.console import Console
 
-from rigshift.run import PHASES, ConvergeOptions, check_phases, converge, prepare
+from rigshift.run import CHECK_MODE_PHASES, PHASES, ConvergeOptions, check_phases, converge, prepare
 from rigshift.run.progress import Progress, summary
 
 
@@ -37,7 +37,7 @@ def converge_command(
 
     Exits 1 naming every host that failed or was unreachable; the other hosts carry on.
     """
-    selected = check_phases(phases) if phases else list(PHASES)
+    selected = check_phases(phases) if phases else list(CHECK_MODE_PHASES if check else PHASES)
     target = prepare(site, lab)
     options = ConvergeOptions(
         phases=selected,
@@ -48,6 +48,8 @@ def converge_command(
         extravars=target.extravars,
     )
     console = Console()
+    if check and not phases:
+        console.print("NOTE: verify left out: it judges converged hosts and --check converges none")
     with Progress(selected, console) as progress:
         result = converge(
             target.site_name, target.inventory, options, data_dir=target.data_dir, listener=progress

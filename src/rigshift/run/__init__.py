@@ -6,11 +6,19 @@ result = converge(target.site_name, target.inventory, ConvergeOptions(),
 result.failed_hosts()   # {"lab-2": "unreachable in baseline"}
 """
 
-from rigshift.run.converge import PHASES, ConvergeOptions, RunResult, check_phases, converge
+from rigshift.run.converge import (
+    CHECK_MODE_PHASES,
+    PHASES,
+    ConvergeOptions,
+    RunResult,
+    check_phases,
+    converge,
+)
 from rigshift.run.events import NOTE_PREFIX, HostResult, PhaseTally, tally
 from rigshift.run.target import Target, prepare
 
 __all__ = [
+    "CHECK_MODE_PHASES",
     "NOTE_PREFIX",
     "PHASES",
     "ConvergeOptions",

@@ -26,6 +26,10 @@ from rigshift.files import write_atomic
 from rigshift.run.events import PhaseTally
 
 PHASES = ("decommission", "baseline", "network", "storage", "gpu", "kubernetes", "verify")
+# verify judges a host in its converged state (miners gone, sshd hardened, the Lynis index); a
+# --check run converges nothing, so a dry run leaves it out by default instead of failing every
+# host. Naming `--phase verify` still runs it.
+CHECK_MODE_PHASES = tuple(p for p in PHASES if p != "verify")
 
 # Called with (phase, event) for every ansible-runner event, and with (phase, None) when a
 # phase starts, so a progress view can follow along.
