@@ -25,6 +25,7 @@ target returns any more (a group_vars template that was deleted, say). Other fil
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,10 +85,9 @@ def render(
 
 
 def _relative(file: Path, site_dir: Path) -> str:
-    try:
-        return file.relative_to(site_dir).as_posix()
-    except ValueError:
-        return file.resolve().as_posix()
+    # Relative even for files outside the site folder (stacks/Pulumi.<site>.yaml): the manifest
+    # is committed with the rendered files and must mean the same in every clone.
+    return Path(os.path.relpath(file.resolve(), site_dir.resolve())).as_posix()
 
 
 def _read_manifest(manifest: Path) -> list[str]:

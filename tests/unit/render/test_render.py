@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -210,3 +211,14 @@ def test_cli_render_refuses_a_broken_site(lab: Path) -> None:
     assert result.exit_code == 2
     assert "fleet.rigs[1].name" in result.stderr
     assert not (lab / "generated").exists()
+
+
+@pytest.mark.parametrize("site", ["lab", "example-farm"])
+def test_committed_manifests_mean_the_same_in_every_clone(site: str) -> None:
+    # The manifest is committed with the rendered files; an absolute path in it (the stack
+    # config lives outside the site folder) made every other clone look stale.
+    manifest = ROOT / "inventories" / site / "generated" / MANIFEST
+    files = json.loads(manifest.read_text())["files"]
+    assert files, "the manifest lists what render wrote"
+    assert all(not f.startswith("/") for f in files), files
+    assert f"../../stacks/Pulumi.{site}.yaml" in files
