@@ -45,3 +45,15 @@ def test_rig_without_kept_gpus_says_so() -> None:
 
 def test_label_args_are_sorted_key_value_pairs() -> None:
     assert labels_mod.label_args({"b": "2", "a": "1"}) == ["a=1", "b=2"]
+
+
+def test_time_slicing_selects_the_device_plugin_config_of_the_class() -> None:
+    # The GPU operator names one time-slicing config per class; the node label picks it.
+    rig = lab_rigs()["lab-1"]
+    out = labels_mod.plan_node_labels(
+        rig["rigshift_gpus"], rig["rigshift_gpu_class"], "time-slicing"
+    )
+    assert out["labels"]["nvidia.com/device-plugin.config"] == "train"
+    retired = lab_rigs()["lab-3"]
+    none = labels_mod.plan_node_labels(retired["rigshift_gpus"], "retire", "time-slicing")
+    assert "nvidia.com/device-plugin.config" not in none["labels"]

@@ -7,6 +7,9 @@ from typing import Any
 
 PREFIX = "rigshift.io"
 KEPT = ("train", "infer", "legacy")
+# The GPU operator's device plugin picks its time-slicing config by this node label; the stack
+# names one config per GPU class (rigshift.components.gpu_operator), so the value is the class.
+DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"
 
 
 def _label_value(text: str) -> str:
@@ -18,11 +21,14 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def plan_node_labels(gpus: list[dict[str, Any]], gpu_class: str) -> dict[str, Any]:
+def plan_node_labels(
+    gpus: list[dict[str, Any]], gpu_class: str, sharing: str = "none"
+) -> dict[str, Any]:
     """Labels and taints for one rig from its `rigshift_gpus` and `rigshift_gpu_class` host vars.
 
     The labels describe the rig's best class (the one tenants ask for); a legacy node is tainted
-    because only images built for CUDA 12 run on its Pascal cards.
+    because only images built for CUDA 12 run on its Pascal cards. With `sharing` set to
+    time-slicing, the node also selects its class's device-plugin config.
     """
     kept = [g for g in gpus if g.get("class") in KEPT]
     best = [g for g in kept if g.get("class") == gpu_class]
@@ -36,6 +42,8 @@ def plan_node_labels(gpus: list[dict[str, Any]], gpu_class: str) -> dict[str, An
             f"{PREFIX}/gpu-count": str(sum(int(g.get("count", 1)) for g in kept)),
             f"{PREFIX}/gpu-vendor": _label_value(str(top.get("vendor", ""))),
         }
+        if sharing == "time-slicing":
+            labels[DEVICE_PLUGIN_CONFIG_LABEL] = gpu_class
     if gpu_class == "legacy" and best:
         taints.append(f"{PREFIX}/gpu-class=legacy:NoSchedule")
     return {"labels": labels, "taints": taints}
