@@ -41,6 +41,7 @@ import pytest
 
 from rigshift.errors import UserError
 from rigshift.lab import Lab, down, labs, up
+from rigshift.render import render_site
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB_SITE = ROOT / "inventories" / "lab"
@@ -71,10 +72,6 @@ def _remove_orphans() -> None:
 
 def _render() -> None:
     """Render inventories/lab so the rendered inventory is part of the sources."""
-    try:
-        from rigshift.render import render_site
-    except ImportError:
-        return
     render_site(LAB_SITE)
 
 
@@ -103,3 +100,13 @@ def lab() -> Iterator[Lab]:
     finally:
         down(name, say=print)
         signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.fixture(scope="module")
+def hosts(lab: Lab) -> list[str]:
+    """Every lab host, back to its seed: each test module starts from rigs still mining, since
+    earlier modules converge them."""
+    names = [h.name for h in lab.hosts]
+    for name in names:
+        lab.reset(name)
+    return names

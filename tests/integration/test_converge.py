@@ -15,7 +15,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from rigshift.cli import cli
@@ -53,15 +52,6 @@ def _digest(lab: Lab, host: str) -> str:
 
 def _sh(lab: Lab, host: str, script: str) -> str:
     return lab.exec(host, ["bash", "-c", script], check=False).stdout.strip()
-
-
-@pytest.fixture(scope="module")
-def hosts(lab: Lab) -> list[str]:
-    """Every lab host, reset to its HiveOS seed (other test files may have changed them)."""
-    names = [h.name for h in lab.hosts]
-    for name in names:
-        lab.reset(name)
-    return names
 
 
 def test_check_mode_on_a_fresh_lab_changes_nothing(lab: Lab, hosts: list[str]) -> None:

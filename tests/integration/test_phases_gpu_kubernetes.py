@@ -12,21 +12,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 import yaml
 from phase_runner import etc_digest, read, run_phase
 
 from rigshift.lab import Lab
 
 CONFIG = "/etc/rancher/rke2/config.yaml"
-
-
-@pytest.fixture(scope="module")
-def hosts(lab: Lab) -> list[str]:
-    names = [h.name for h in lab.hosts]
-    for name in names:
-        lab.reset(name)
-    return names
 
 
 def test_check_mode_on_fresh_hosts_changes_nothing(lab: Lab, hosts: list[str]) -> None:

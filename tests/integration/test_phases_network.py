@@ -8,21 +8,11 @@ it change nothing.
 
 from __future__ import annotations
 
-import pytest
 from phase_runner import etc_digest, read, run_phase
 
 from rigshift.lab import Lab
 
 STAGED = "/etc/rigshift/network/staged"
-
-
-@pytest.fixture(scope="module")
-def hosts(lab: Lab) -> list[str]:
-    """Every lab host, back to its seed (earlier test files converge them)."""
-    names = [h.name for h in lab.hosts]
-    for name in names:
-        lab.reset(name)
-    return names
 
 
 def test_check_mode_on_fresh_hosts_changes_nothing(lab: Lab, hosts: list[str]) -> None:

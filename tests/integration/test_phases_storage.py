@@ -20,14 +20,6 @@ from phase_runner import etc_digest, run_phase
 from rigshift.lab import Lab
 
 
-@pytest.fixture(scope="module")
-def hosts(lab: Lab) -> list[str]:
-    names = [h.name for h in lab.hosts]
-    for name in names:
-        lab.reset(name)
-    return names
-
-
 def _os_disk(lab: Lab, host: str) -> str:
     """The disk under / inside a lab host: the one holding its mounts (/ itself is an overlay)."""
     tree = json.loads(lab.exec(host, ["lsblk", "--json", "-o", "NAME,MOUNTPOINTS"]).stdout)
