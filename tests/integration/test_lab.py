@@ -19,6 +19,8 @@ from rigshift.lab.net import namespaces
 from rigshift.lab.system import Proc
 
 BIN = Path(sys.executable).parent
+# The seed's state (miners running) is what these tests check: start from it whatever ran before.
+pytestmark = pytest.mark.usefixtures("hosts")
 
 
 def test_ansible_pings_every_host_through_the_rendered_inventory(lab: Lab) -> None:
