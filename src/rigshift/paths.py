@@ -12,4 +12,3 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
 PLAYBOOKS = ROOT / "playbooks"
 STACKS = ROOT / "stacks"
-INVENTORIES = ROOT / "inventories"
