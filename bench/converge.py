@@ -20,8 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from rigshift.lab import Lab, down, up
+from rigshift.lab import Lab, down, reset, up
 from rigshift.run import ConvergeOptions, RunResult, converge, prepare
+from rigshift.site import Site
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "inventories" / "lab"
@@ -29,11 +30,11 @@ SITE = ROOT / "inventories" / "lab"
 SETTINGS = (("tuned ansible.cfg", ROOT / "ansible.cfg"), ("Ansible defaults", None))
 
 
-def timed(lab: Lab, cfg: Path | None, data_dir: Path) -> tuple[float, RunResult]:
-    target = prepare(SITE, lab.name)
-    options = ConvergeOptions(ansible_cfg=cfg, extra_env=target.env, extravars=target.extravars)
+def timed(lab: Lab, site: Site, cfg: Path | None, data_dir: Path) -> tuple[float, RunResult]:
+    target = prepare(site, lab.name)
+    target.data_dir = data_dir
     began = time.monotonic()
-    result = converge(target.site_name, target.inventory, options, data_dir=data_dir)
+    result = converge(target, ConvergeOptions(ansible_cfg=cfg))
     seconds = time.monotonic() - began
     if not result.ok:
         sys.exit(f"converge failed: {result.failed_hosts() or result.phase_errors()}")
@@ -49,7 +50,8 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=3)
     args = parser.parse_args()
     name = f"b{os.getpid()}"
-    lab = up(SITE, hosts=args.hosts, seed="hiveos", name=name, say=print)
+    site = Site.load(SITE)
+    lab = up(site, hosts=args.hosts, seed="hiveos", name=name, say=print)
     try:
         with tempfile.TemporaryDirectory(prefix="rigshift-bench-") as tmp:
             work = Path(tmp)
@@ -57,10 +59,10 @@ def main() -> None:
             for label, cfg in SETTINGS:
                 if rows:
                     for host in lab.hosts:
-                        lab.reset(host.name)
+                        reset(lab, host.name)
                 data_dir = work / label.split()[0]
-                first, first_result = timed(lab, cfg, data_dir)
-                again, again_result = timed(lab, cfg, data_dir)
+                first, first_result = timed(lab, site, cfg, data_dir)
+                again, again_result = timed(lab, site, cfg, data_dir)
                 rows.append((label, first, changed(first_result), again, changed(again_result)))
                 print(f"{label}: first {first:.1f} s, no-op re-run {again:.1f} s", flush=True)
     finally:

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from rigshift.lab import Lab, base, down, up
+from rigshift.site import Site
 
 SITE = Path(__file__).resolve().parents[1] / "inventories" / "lab"
 NAME = "bench"
@@ -56,7 +57,7 @@ def host_memory_mib(lab: Lab) -> list[tuple[float, float]]:
 
 def measure(hosts: int, label: str) -> None:
     began = time.monotonic()
-    lab = up(SITE, hosts=hosts, seed="hiveos", name=NAME)
+    lab = up(Site.load(SITE), hosts=hosts, seed="hiveos", name=NAME)
     took = time.monotonic() - began
     try:
         time.sleep(SETTLE_S)

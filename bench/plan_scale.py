@@ -5,7 +5,7 @@ Generates sites of 2,500, 5,000 and 10,000 rigs with 8 GPUs each, written one en
 run, for each size:
 
   parse    yaml.load(text, CSafeLoader) of the file: the floor every command pays
-  load     rigshift.model.load_site: read, parse, validate, cross-field checks
+  load     rigshift.site.Site.load: read, parse, validate, cross-field and capacity checks
   plan     `rigshift plan SITE --format all`: load, check, assess, build_plan, write reports
   render   `rigshift render SITE`: load, check, assess, render inventory and group_vars
 
@@ -33,7 +33,7 @@ import yaml
 from click.testing import CliRunner
 
 from rigshift.cli import cli
-from rigshift.model import load_site
+from rigshift.site import Site
 
 # The fleet mix of the example farm, per rig (8 cards of one model), cycled over the rigs.
 MODELS = (
@@ -138,7 +138,7 @@ def measure(
     path.write_text(site_yaml(rigs, gpus_per_rig))
     steps: dict[str, Callable[[], object]] = {
         "parse": lambda: yaml.load(path.read_text(), Loader=yaml.CSafeLoader),
-        "load": lambda: load_site(path),
+        "load": lambda: Site.load(path),
         "plan": lambda: invoke("plan", str(site_dir), "--out", str(root / "out")),
     }
     if with_render:
@@ -155,13 +155,7 @@ def main() -> None:
     parser.add_argument("--gpus-per-rig", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=1, help="keep the fastest of N runs")
     args = parser.parse_args()
-    try:
-        from rigshift.render import render_site  # noqa: F401
-    except ImportError:
-        with_render = False
-        print("rigshift render: not available yet (no rigshift.render.render_site)")
-    else:
-        with_render = True
+    with_render = True
     steps = ["load", "plan"] + (["render"] if with_render else [])
     rows = []
     with tempfile.TemporaryDirectory(prefix="rigshift-bench-") as tmp:

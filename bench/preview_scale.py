@@ -26,8 +26,9 @@ FARM = ROOT / "inventories" / "example-farm" / "site.yaml"
 CHILD = """
 import json, sys, time
 from rigshift.preview import run_offline, validate
+from rigshift.site import Site
 wall, cpu = time.perf_counter(), time.process_time()
-preview = run_offline(sys.argv[1])
+preview = run_offline(Site.load(sys.argv[1]))
 problems = validate(preview)
 print(json.dumps({"resources": len(preview.resources), "problems": len(problems),
                   "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}))

@@ -1,6 +1,7 @@
-"""A site's cluster services: load the site model, wire the components, export the outputs.
+"""A site's cluster services: load the site, wire the components, export the outputs.
 
 One stack per site; `Pulumi.<site>.yaml` names the site file (see rigshift.components.config).
+`rigshift preview` calls `wire` with the site it has already loaded.
 """
 
 import pulumi
@@ -20,36 +21,53 @@ from rigshift.components import (
     StorageArgs,
     Tenancy,
     TenancyArgs,
+    Wiring,
     api_endpoint,
     cluster_provider,
     load_stack_site,
     resolve_kubeconfig,
 )
+from rigshift.site import Site
 
-config = StackConfig.load()
-site, assessment = load_stack_site(config)
 
-host = None
-if config.host_layer:
-    host = HostLayer("host", HostLayerArgs(config.site_dir, config.kubeconfig_path))
-kubeconfig = host.kubeconfig if host else None
-provider = cluster_provider("cluster", resolve_kubeconfig(config, kubeconfig))
+def wire(site: Site, config: StackConfig) -> Wiring:
+    """Create the site's components in dependency order; return them and the stack outputs."""
+    model, assessment = site.model, site.assessment
+    parts = Wiring()
+    host = None
+    if config.host_layer:
+        host = parts.add(HostLayer("host", HostLayerArgs(site.layout, config.kubeconfig_path)))
+    kubeconfig = host.kubeconfig if host else None
+    provider = parts.add(cluster_provider("cluster", resolve_kubeconfig(config, kubeconfig)))
 
-network = Network("network", NetworkArgs.from_site(site, provider))
-storage = Storage("storage", StorageArgs.from_site(site, assessment, provider))
-observability = Observability(
-    "observability",
-    ObservabilityArgs.from_site(
-        site, provider, storage.storage_class, config.grafana_admin_password
-    ),
-    opts=pulumi.ResourceOptions(depends_on=[storage]),
-)
-gpus = GpuFacts.from_plan(site, assessment)
-# The operator's DCGM ServiceMonitor needs the monitoring stack's CRDs.
-GpuOperator("gpu-operator", GpuOperatorArgs(provider, gpus, depends_on=[observability]))
-tenancy = Tenancy("tenancy", TenancyArgs.from_site(site, provider))
+    network = parts.add(Network("network", NetworkArgs.from_site(model, provider)))
+    storage = parts.add(Storage("storage", StorageArgs.from_site(model, assessment, provider)))
+    observability = parts.add(
+        Observability(
+            "observability",
+            ObservabilityArgs.from_site(
+                model, provider, storage.storage_class, config.grafana_admin_password
+            ),
+            opts=pulumi.ResourceOptions(depends_on=[storage]),
+        )
+    )
+    gpus = GpuFacts.from_plan(model, assessment)
+    # The operator's DCGM ServiceMonitor needs the monitoring stack's CRDs.
+    parts.add(
+        GpuOperator("gpu-operator", GpuOperatorArgs(provider, gpus, depends_on=[observability]))
+    )
+    tenancy = parts.add(Tenancy("tenancy", TenancyArgs.from_site(model, provider)))
 
-pulumi.export("api_endpoint", api_endpoint(site))
-pulumi.export("load_balancer_pool", network.addresses)
-pulumi.export("gpus_by_class", gpus.by_class)
-pulumi.export("tenants", tenancy.tenants)
+    parts.outputs = {
+        "api_endpoint": api_endpoint(model),
+        "load_balancer_pool": network.addresses,
+        "gpus_by_class": gpus.by_class,
+        "tenants": tenancy.tenants,
+    }
+    return parts
+
+
+if __name__ == "__main__":
+    stack_config = StackConfig.load()
+    for key, value in wire(load_stack_site(stack_config), stack_config).outputs.items():
+        pulumi.export(key, value)

@@ -7,18 +7,24 @@ import tempfile
 from pathlib import Path
 
 
+def holds(path: Path, content: str | bytes) -> bool:
+    """True when `path` exists and holds exactly `content`."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    try:
+        return path.read_bytes() == data
+    except FileNotFoundError:
+        return False
+
+
 def write_atomic(path: Path, content: str | bytes, mode: int = 0o644) -> bool:
     """Write `content` to `path` through a temporary file and a rename.
 
     Returns False without touching the file when it already holds exactly `content`, so that
     re-rendering leaves timestamps alone and tools watching the files see no change.
     """
+    if holds(path, content):
+        return False
     data = content.encode("utf-8") if isinstance(content, str) else content
-    try:
-        if path.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        pass
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:

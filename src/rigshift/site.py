@@ -1,22 +1,60 @@
-"""The one way every command loads a site: parse, validate, cross-check, assess."""
+"""The loaded site every command works on: its model, its assessment and its folder layout.
+
+    site = Site.load("inventories/lab")   # parse, validate, cross-check: once per command
+    site.model.fleet.rigs                  # the typed site file
+    site.assessment                        # the verdict per GPU and rig (computed once)
+    site.layout.hosts                      # inventories/lab/generated/hosts.yml
+
+Every layer (render, run, lab, preview, discover, ci, the stack program) takes a `Site` or its
+layout and never a path to load again: `Site.load` is the only caller of the model's loader.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
-from rigshift.model import SiteError, SiteModel, load_site, site_file
-from rigshift.plan import Assessment, assess, capacity_problems
+from rigshift.model import SiteError, SiteModel, load_site
+from rigshift.paths import SiteLayout
+from rigshift.plan import Assessment, SitePlan, assess, build_plan, capacity_problems
 
 
-def load_checked(path: Path | str) -> tuple[SiteModel, Assessment]:
-    """Load the site at `path` and assess it.
+@dataclass(frozen=True, eq=False)
+class Site:
+    """A validated site file and where its files go.
 
-    Raises SiteError naming every problem: the model's own rules first, then the rules that
-    need the assessment (tenant quotas against the GPUs the site keeps).
+    Frozen: `cached_property` still fills `assessment` and `plan` once (it writes the instance
+    dict directly), and nothing else can change a loaded site behind another layer's back.
     """
-    site = load_site(path)
-    assessment = assess(site)
-    problems = capacity_problems(site, assessment)
-    if problems:
-        raise SiteError(site_file(path), problems)
-    return site, assessment
+
+    model: SiteModel
+    layout: SiteLayout
+
+    @classmethod
+    def load(cls, path: Path | str) -> Site:
+        """Load the site at `path` (`inventories/<site>` or its site.yaml) and check it.
+
+        Raises SiteError naming every problem: the model's own rules first, then the rules that
+        need the assessment (tenant quotas against the GPUs the site keeps).
+        """
+        layout = SiteLayout.of(path)
+        site = cls(load_site(layout.site_file), layout)
+        problems = capacity_problems(site.model, site.assessment)
+        if problems:
+            raise SiteError(layout.site_file, problems)
+        return site
+
+    @property
+    def name(self) -> str:
+        """The site's own name (`site.name` in the file), as reports show it."""
+        return self.model.site.name
+
+    @cached_property
+    def assessment(self) -> Assessment:
+        return assess(self.model)
+
+    @cached_property
+    def plan(self) -> SitePlan:
+        """The conversion plan (bill of materials, power, economics) built from the assessment."""
+        return build_plan(self.model, self.assessment)

@@ -6,7 +6,7 @@ Use it by asking for `lab` (a `rigshift.lab.Lab`); such tests get the `lab` mark
         host = lab.hosts[0].name                      # "lab-1": names/addresses of inventories/lab
         lab.exec(host, ["systemctl", "stop", "hive"])  # runs as root inside the host
         ...
-        lab.reset(host)                               # back to the seeded state, booted again
+        reset(lab, host)                              # back to the seeded state, booted again
 
 What you get:
 - `lab.hosts`: `LabHost`s (`.name`, `.address`, `.roles`, `.netns`) of inventories/lab, seeded
@@ -16,7 +16,7 @@ What you get:
   order: the rendered `inventories/lab/generated/hosts.yml` (rendered at session start) and the
   lab's connection vars (root, key, ProxyCommand, host key checking).
 - `lab.exec(host, argv, check=True)` -> CompletedProcess; `lab.ssh_command(host, argv)`;
-  `lab.stop_host(host)` (kills it, for failure tests); `lab.reset(host)`.
+  `rigshift.lab.stop_host(lab, host)` (kills it, for failure tests); `reset(lab, host)`.
 - apt inside hosts goes through the shared package cache at the gateway (198.18.0.1:3142).
 
 The lab is named `t<pid>` so sessions of several engineers run side by side; it is taken down
@@ -40,8 +40,9 @@ from types import FrameType
 import pytest
 
 from rigshift.errors import UserError
-from rigshift.lab import Lab, down, labs, up
-from rigshift.render import render_site
+from rigshift.lab import Lab, down, labs, reset, up
+from rigshift.render import render
+from rigshift.site import Site
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB_SITE = ROOT / "inventories" / "lab"
@@ -70,11 +71,6 @@ def _remove_orphans() -> None:
                 down(name)
 
 
-def _render() -> None:
-    """Render inventories/lab so the rendered inventory is part of the sources."""
-    render_site(LAB_SITE)
-
-
 @pytest.fixture(scope="session")
 def lab() -> Iterator[Lab]:
     """A lab of real hosts for the whole session (see the module docstring)."""
@@ -84,7 +80,9 @@ def lab() -> Iterator[Lab]:
             pytest.fail(f"CI must run the lab tests, but {reason}")
         pytest.skip(reason)
     _remove_orphans()
-    _render()
+    # Rendered first, so the rendered inventory is part of the lab's inventory sources.
+    site = Site.load(LAB_SITE)
+    render(site)
     name = f"t{os.getpid()}"
     hosts = int(os.environ.get("RIGSHIFT_LAB_HOSTS", "3"))
     seed = os.environ.get("RIGSHIFT_LAB_SEED", "hiveos")
@@ -96,7 +94,7 @@ def lab() -> Iterator[Lab]:
     down(name)
     previous = signal.signal(signal.SIGTERM, interrupted)
     try:
-        yield up(LAB_SITE, hosts=hosts, seed=seed, name=name, say=print)
+        yield up(site, hosts=hosts, seed=seed, name=name, say=print)
     finally:
         down(name, say=print)
         signal.signal(signal.SIGTERM, previous)
@@ -108,5 +106,5 @@ def hosts(lab: Lab) -> list[str]:
     earlier modules converge them."""
     names = [h.name for h in lab.hosts]
     for name in names:
-        lab.reset(name)
+        reset(lab, name)
     return names

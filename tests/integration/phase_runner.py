@@ -14,6 +14,7 @@ from typing import Any
 
 from rigshift.lab import Lab
 from rigshift.run import prepare
+from rigshift.site import Site
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "inventories" / "lab"
@@ -52,7 +53,7 @@ def run_phase(
     lab: Lab, phase: str, *args: str, extravars: dict[str, Any] | None = None
 ) -> PhaseRun:
     """`ansible-playbook playbooks/<phase>.yml` on the lab, with the repository's ansible.cfg."""
-    target = prepare(SITE, lab.name)
+    target = prepare(Site.load(SITE), lab.name)
     variables = {**target.extravars, **(extravars or {})}
     argv = [str(ROOT / ".venv" / "bin" / "ansible-playbook")]
     for source in target.inventory:

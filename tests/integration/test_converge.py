@@ -18,8 +18,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from rigshift.cli import cli
-from rigshift.lab import Lab
+from rigshift.lab import Lab, reset, stop_host
 from rigshift.run import ConvergeOptions, RunResult, converge, prepare
+from rigshift.site import Site
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "inventories" / "lab"
@@ -36,13 +37,8 @@ DIGEST = (
 
 
 def _converge(lab: Lab, **options: object) -> RunResult:
-    target = prepare(SITE, lab.name)
-    return converge(
-        target.site_name,
-        target.inventory,
-        ConvergeOptions(extra_env=target.env, extravars=target.extravars, **options),  # type: ignore[arg-type]
-        data_dir=target.data_dir,
-    )
+    target = prepare(Site.load(SITE), lab.name)
+    return converge(target, ConvergeOptions(**options))  # type: ignore[arg-type]
 
 
 def _digest(lab: Lab, host: str) -> str:
@@ -143,7 +139,7 @@ def test_a_host_killed_mid_run_fails_alone_and_a_rerun_completes(
     lab: Lab, hosts: list[str]
 ) -> None:
     victim = hosts[-1]
-    lab.reset(victim)
+    reset(lab, victim)
     runner = CliRunner()
     outcome: dict[str, object] = {}
 
@@ -157,7 +153,7 @@ def test_a_host_killed_mid_run_fails_alone_and_a_rerun_completes(
     while _sh(lab, victim, "test -e /hive && echo present") == "present":
         assert time.monotonic() < deadline, "decommission never reached the victim"
         time.sleep(0.5)
-    lab.stop_host(victim)
+    stop_host(lab, victim)
     thread.join(timeout=1200)
     first = outcome["result"]
     assert first.exit_code == 1, first.output  # type: ignore[attr-defined]
@@ -166,7 +162,7 @@ def test_a_host_killed_mid_run_fails_alone_and_a_rerun_completes(
     assert victim in failed_line
     assert not any(other in failed_line for other in hosts[:-1]), failed_line
 
-    lab.reset(victim)
+    reset(lab, victim)
     second = runner.invoke(cli, ["converge", str(SITE), "--lab", lab.name])
     assert second.exit_code == 0, second.output
     assert f"all {len(hosts)} hosts converged" in second.output

@@ -19,8 +19,8 @@ from click.testing import CliRunner
 
 from rigshift.cli import cli
 from rigshift.discover.playbook import PLAYBOOK
-from rigshift.lab import Lab
-from rigshift.model import load_site
+from rigshift.lab import Lab, reset, stop_host
+from rigshift.site import Site
 
 ROOT = Path(__file__).resolve().parents[2]
 # Discovery surveys rigs still mining: start from the HiveOS seed whatever ran before.
@@ -60,7 +60,7 @@ def test_discover_merge_writes_a_valid_fleet_with_hiveos_on_every_host(
     assert "no NVIDIA driver (nvidia-smi not found)" in result.output
     assert "runs in a container (systemd-nspawn)" in result.output
 
-    site = load_site(site_dir)
+    site = Site.load(site_dir).model
     assert {rig.name: rig.mining_os for rig in site.fleet.rigs} == dict.fromkeys(names, "hiveos")
     for rig in site.fleet.rigs:
         # Without any GPU source the hand-written GPUs stay, and so do the PSU watts.
@@ -104,17 +104,17 @@ def test_discover_playbook_in_check_mode_changes_nothing_and_still_surveys(
 def test_an_unreachable_rig_is_listed_and_left_as_written(lab: Lab, tmp_path: Path) -> None:
     site_dir = _site_copy(tmp_path)
     down, *up = [h.name for h in lab.hosts]
-    original = load_site(site_dir)
-    lab.stop_host(down)
+    original = Site.load(site_dir).model
+    stop_host(lab, down)
     try:
         args = ["discover", str(site_dir), "--merge", "--yes", "-i", str(lab.connection_file)]
         result = CliRunner().invoke(cli, args)
     finally:
-        lab.reset(down)
+        reset(lab, down)
     # A run that left a rig out is a failed run (exit 1), but the others are written.
     assert result.exit_code == 1, result.output + repr(result.exception)
     assert f"unreachable: {down}" in result.output
-    site = load_site(site_dir)
+    site = Site.load(site_dir).model
     assert site.rig(down) == original.rig(down)
     # The reachable rigs were surveyed (their NICs gained MAC addresses, at least).
     assert all(site.rig(name) != original.rig(name) for name in up)

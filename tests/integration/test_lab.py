@@ -13,10 +13,21 @@ from pathlib import Path
 
 import pytest
 
-from rigshift.lab import Lab, LabError, LabHost, LabPlan, down, labs, net, up
-from rigshift.lab.core import lab_dir
+from rigshift.lab import (
+    Lab,
+    LabError,
+    LabHost,
+    LabTopology,
+    down,
+    lab_dir,
+    labs,
+    net,
+    reset,
+    stop_host,
+    up,
+)
 from rigshift.lab.net import namespaces
-from rigshift.lab.system import Proc
+from rigshift.site import Site
 
 BIN = Path(sys.executable).parent
 # The seed's state (miners running) is what these tests check: start from it whatever ran before.
@@ -106,7 +117,7 @@ def test_apt_installs_a_package_through_the_cache(lab: Lab) -> None:
 def test_reset_brings_a_host_back_to_its_seeded_state(lab: Lab) -> None:
     host = lab.hosts[1].name
     lab.exec(host, ["bash", "-c", "rm -rf /hive && touch /root/scratch"])
-    lab.reset(host)
+    reset(lab, host)
     lab.exec(host, ["test", "-x", "/hive/sbin/nvidia-oc"])
     assert lab.exec(host, ["test", "-e", "/root/scratch"], check=False).returncode == 1
     assert lab.ssh_ok(host)
@@ -114,21 +125,21 @@ def test_reset_brings_a_host_back_to_its_seeded_state(lab: Lab) -> None:
 
 def test_stop_host_kills_it_and_reset_revives_it(lab: Lab) -> None:
     host = lab.hosts[-1].name
-    lab.stop_host(host)
+    stop_host(lab, host)
     assert not lab.running(host)
     assert not lab.ssh_ok(host)
-    lab.reset(host)
+    reset(lab, host)
     assert lab.ssh_ok(host)
 
 
 def test_down_leaves_no_namespace_process_or_mount_and_runs_twice(lab: Lab) -> None:
     # A second, one-host lab beside the session's: labs with different names coexist.
     name = f"d{os.getpid()}"
-    other = up(lab.site, hosts=1, seed="none", name=name)
+    other = up(Site.load(lab.layout.root), hosts=1, seed="none", name=name)
     try:
         assert other.ssh_ok(other.hosts[0].name)
-        started = [Proc(p["pid"], p["start"]) for p in other._state["hosts"].values()]
-        started.append(Proc(other._state["relay"]["pid"], other._state["relay"]["start"]))
+        assert other.state.relay is not None
+        started = [*other.state.hosts.values(), other.state.relay]
         root = other.root(other.hosts[0].name)
     finally:
         assert down(name) is True
@@ -146,7 +157,7 @@ def test_a_failed_up_leaves_nothing_behind(lab: Lab, monkeypatch: pytest.MonkeyP
     real = net.create_host
     calls: list[str] = []
 
-    def second_host_breaks(plan: LabPlan, host: LabHost) -> None:
+    def second_host_breaks(plan: LabTopology, host: LabHost) -> None:
         calls.append(host.name)
         if len(calls) == 2:
             raise LabError("injected failure while wiring the second host")
@@ -154,7 +165,7 @@ def test_a_failed_up_leaves_nothing_behind(lab: Lab, monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(net, "create_host", second_host_breaks)
     with pytest.raises(LabError, match="injected"):
-        up(lab.site, hosts=2, seed="none", name=name)
+        up(Site.load(lab.layout.root), hosts=2, seed="none", name=name)
     assert not [n for n in namespaces() if n.startswith(f"rs-{name}-")]
     assert not lab_dir(name).exists()
     assert name not in labs()
@@ -197,8 +208,8 @@ def test_cli_names_a_lab_that_is_not_up_and_exits_2(lab: Lab) -> None:
 
 def test_down_cleans_up_a_lab_whose_state_file_was_lost(lab: Lab) -> None:
     name = f"s{os.getpid()}"
-    other = up(lab.site, hosts=1, seed="none", name=name)
-    started = [Proc(p["pid"], p["start"]) for p in other._state["hosts"].values()]
+    other = up(Site.load(lab.layout.root), hosts=1, seed="none", name=name)
+    started = list(other.state.hosts.values())
     (other.dir / "state.json").write_text("not json")
     assert down(name) is True
     assert not [p.pid for p in started if p.alive()]
@@ -228,7 +239,7 @@ def test_the_session_lab_is_removed_when_the_run_is_interrupted(lab: Lab, tmp_pa
             time.sleep(1)
         else:
             pytest.fail(f"the inner run never brought its lab up: {run.stdout}")
-        started = [Proc(p["pid"], p["start"]) for p in Lab.load(name)._state["hosts"].values()]
+        started = list(Lab.load(name).state.hosts.values())
         run.send_signal(signal.SIGTERM)
         output, _ = run.communicate(timeout=120)
         # Read before the cleanup below, which would hide a lab the inner run left behind.

@@ -1,6 +1,6 @@
 """`rigshift ci`: the dry-run a site repository runs on every pull request.
 
-    report = run_ci(Context(site=Path("inventories/lab"), base="origin/main"))
+    report = run_ci(Context(site_path=Path("inventories/lab"), base="origin/main"))
     report.exit_code  # 0 passed, 1 a check failed
 
 Every step reports pass, fail or skipped-with-reason; `report` turns the result into JUnit XML
@@ -20,7 +20,6 @@ from rigshift.ci.report import junit_xml, markdown
 from rigshift.ci.result import CiReport, Status, StepResult
 from rigshift.ci.steps import STEPS, Context, Failed, Skipped, Step
 from rigshift.errors import UserError
-from rigshift.model import site_file
 
 __all__ = [
     "STEPS",
@@ -38,7 +37,7 @@ __all__ = [
 
 def check_inputs(ctx: Context) -> None:
     """Bad input (exit 2) is found before any step runs: a missing site file, an unknown ref."""
-    file = site_file(ctx.site)
+    file = ctx.layout.site_file
     if not file.is_file():
         raise UserError(f"{file}: no such site file (pass inventories/<site> or its site.yaml)")
     if not ctx.playbooks.is_dir():
@@ -83,7 +82,9 @@ def run_ci(
 ) -> CiReport:
     """Check inputs (UserError on bad input), then run every step in order and collect results."""
     check_inputs(ctx)
-    report = CiReport(site=str(ctx.site_dir))
+    # The folder as the user named it: the pull-request comment shows what they typed.
+    given = ctx.site_path
+    report = CiReport(site=str(given.parent if given.is_file() else given))
     with tempfile.TemporaryDirectory(prefix="rigshift-ci-") as work:
         ctx.workdir = Path(work)
         for number, step in enumerate(steps, 1):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rigshift.errors import UserError
+from rigshift.plan import SitePlan
 
 MONEY = "money"
 
@@ -114,8 +115,7 @@ class PlanDiff:
         return f"{text} {unit}".rstrip()
 
 
-# The figures a reviewer weighs, in the order the table shows them. Keys are this module's own;
-# `figures` maps them from the plan's JSON (schema_version 1, docs/plan-json.md).
+# The figures a reviewer weighs, in the order the table shows them.
 METRICS = (
     Metric("gpus.train", "GPUs kept for training"),
     Metric("gpus.infer", "GPUs kept for inference"),
@@ -133,38 +133,32 @@ METRICS = (
     Metric("capex", "capex", MONEY),
 )
 
-PLAN_SCHEMA_VERSION = 1
 
-
-def figures(plan: dict[str, Any]) -> dict[str, float]:
-    """The METRICS of one plan, from `SitePlan.to_json()`. Capex only when economics is given."""
-    version = plan.get("schema_version")
-    if version != PLAN_SCHEMA_VERSION:
-        raise UserError(
-            f"plan JSON schema_version {version!r}: rigshift ci reads version {PLAN_SCHEMA_VERSION}"
-        )
-    gpus, bom = plan["gpus"], plan["bom"]
+def figures(plan: SitePlan) -> dict[str, float]:
+    """The METRICS of one plan. Capex only when the site gives its economics."""
     out: dict[str, float] = {
-        f"gpus.{k}": float(gpus["classes"][k]["gpus"]) for k in ("train", "infer", "legacy")
+        f"gpus.{k}": float(plan.classes[k].gpus) for k in ("train", "infer", "legacy")
     }
-    out["gpus.kept"] = float(gpus["kept"])
-    out["gpus.retire"] = float(gpus["classes"]["retire"]["gpus"])
-    out["rigs.total"] = float(plan["rigs"]["total"])
-    for key in ("servers", "ram_gb", "nvme_tb", "nics", "switch_ports"):
-        out[key] = float(bom[key])
-    out["power_kw"] = float(plan["power"]["it_load_kw"])
-    out["racks"] = float(plan["power"]["racks"])
-    if plan.get("economics"):
-        out["capex"] = float(plan["economics"]["capex"]["total"])
+    out["gpus.kept"] = float(plan.kept.gpus)
+    out["gpus.retire"] = float(plan.classes["retire"].gpus)
+    out["rigs.total"] = float(plan.rigs.total)
+    out["servers"] = float(plan.bom.server_count)
+    out["ram_gb"] = float(plan.bom.ram_gb)
+    out["nvme_tb"] = float(plan.bom.nvme_tb)
+    out["nics"] = float(plan.bom.nics)
+    out["switch_ports"] = float(plan.bom.switch_ports)
+    out["power_kw"] = float(plan.power.it_load_kw)
+    out["racks"] = float(plan.power.racks)
+    if plan.economics is not None:
+        out["capex"] = float(plan.economics.capex.total)
     return out
 
 
-def currency(plan: dict[str, Any]) -> str:
-    economics = plan.get("economics") or {}
-    return str(economics.get("currency", ""))
+def currency(plan: SitePlan) -> str:
+    return plan.economics.currency if plan.economics is not None else ""
 
 
-def summary(plan: dict[str, Any]) -> str:
+def summary(plan: SitePlan) -> str:
     """One line for the plan step: what is kept, what to buy, what it draws."""
     f = figures(plan)
     total = f["gpus.kept"] + f["gpus.retire"]
@@ -178,8 +172,8 @@ def summary(plan: dict[str, Any]) -> str:
     return text
 
 
-def diff(base_ref: str, base: dict[str, Any], head: dict[str, Any]) -> PlanDiff:
-    """Compare two plans (`SitePlan.to_json()`). A figure missing on one side counts as 0."""
+def diff(base_ref: str, base: SitePlan, head: SitePlan) -> PlanDiff:
+    """Compare two plans. A figure missing on one side (capex) counts as 0."""
     old, new = figures(base), figures(head)
     changes = tuple(
         Change(m, old.get(m.key, 0.0), new.get(m.key, 0.0))

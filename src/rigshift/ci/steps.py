@@ -7,7 +7,6 @@ the later ones through the context, so the site file is read once.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -15,18 +14,18 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from rigshift import paths
 from rigshift.ci import plandiff
 from rigshift.errors import UserError
 from rigshift.lab import down as lab_down
 from rigshift.lab import up as lab_up
-from rigshift.model import SiteModel, parse_site, site_file
-from rigshift.plan import Assessment, build_plan
-from rigshift.render import MANIFEST, TARGETS
+from rigshift.model import parse_site
+from rigshift.paths import SiteLayout, shown
+from rigshift.plan import SitePlan, build_plan
+from rigshift.render import render as render_site
 from rigshift.run import CHECK_MODE_PHASES, ConvergeOptions, converge, prepare
-from rigshift.site import load_checked
+from rigshift.site import Site
 
 
 class Failed(Exception):
@@ -51,30 +50,30 @@ class Skipped(Exception):
 class Context:
     """What a run knows: its inputs, and what earlier steps found."""
 
-    site: Path
+    site_path: Path
     base: str | None = None
     base_text: str | None = None
     lab: bool = False
     playbooks: Path = paths.PLAYBOOKS
     workdir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
-    checked: tuple[SiteModel, Assessment] | None = None
+    # The site, loaded once by step 1 and handed to every later step.
+    site: Site | None = None
     rendered_fresh: bool = False
-    plan: dict[str, Any] | None = None
+    plan: SitePlan | None = None
     plan_diff: plandiff.PlanDiff | None = None
     notes: list[str] = field(default_factory=list)
     # Progress of long steps (the lab), for the terminal.
     say: Callable[[str], None] = field(default=lambda _: None)
 
     @property
-    def site_dir(self) -> Path:
-        file = site_file(self.site)
-        return file.parent
+    def layout(self) -> SiteLayout:
+        return SiteLayout.of(self.site_path)
 
-    def need_site(self) -> tuple[SiteModel, Assessment]:
-        """The validated site and its assessment, or Skipped when step 1 failed."""
-        if self.checked is None:
+    def need_site(self) -> Site:
+        """The loaded site, or Skipped when step 1 failed."""
+        if self.site is None:
             raise Skipped("not run: the site file did not validate (step 1)")
-        return self.checked
+        return self.site
 
 
 @dataclass(frozen=True)
@@ -92,14 +91,14 @@ class Step:
 def validate(ctx: Context) -> str:
     """Every rule of the model, plus the checks every command makes before it uses a site."""
     try:
-        ctx.checked = load_checked(ctx.site)
+        ctx.site = Site.load(ctx.site_path)
     except UserError as exc:
         lines = exc.render().splitlines()
         problems = [line for line in lines if not line.startswith(" ")] or lines
         raise Failed(f"{len(problems)} problem(s): {problems[0]}", lines) from None
-    model, _ = ctx.need_site()
+    model = ctx.site.model
     gpus = sum(rig.gpu_count for rig in model.fleet.rigs)
-    return f"{site_file(ctx.site)}: {len(model.fleet.rigs)} rigs, {gpus} GPUs"
+    return f"{shown(ctx.layout.site_file)}: {len(model.fleet.rigs)} rigs, {gpus} GPUs"
 
 
 # -- 2. plan -------------------------------------------------------------------------------------
@@ -107,19 +106,18 @@ def validate(ctx: Context) -> str:
 
 def plan(ctx: Context) -> str:
     """The conversion plan, and with --base, its difference against the base ref's site file."""
-    model, assessment = ctx.need_site()
-    ctx.plan = build_plan(model, assessment).to_json()
+    ctx.plan = ctx.need_site().plan
     summary = plandiff.summary(ctx.plan)
     if ctx.base is None or ctx.base_text is None:
         return summary
-    origin = f"{ctx.base}:{site_file(ctx.site)}"
+    origin = f"{ctx.base}:{ctx.layout.site_file}"
     try:
         base_model = parse_site(ctx.base_text, origin)
     except UserError as exc:
         ctx.notes.append(f"the site file at {ctx.base} does not validate, so there is no diff")
         ctx.notes += exc.render().splitlines()
         return f"{summary}; no diff: the site file at {ctx.base} does not validate"
-    ctx.plan_diff = plandiff.diff(ctx.base, build_plan(base_model).to_json(), ctx.plan)
+    ctx.plan_diff = plandiff.diff(ctx.base, build_plan(base_model), ctx.plan)
     return f"{summary}. {ctx.plan_diff.headline()}"
 
 
@@ -127,48 +125,21 @@ def plan(ctx: Context) -> str:
 
 
 def render(ctx: Context) -> str:
-    """Render in memory and compare with the files committed under generated/.
+    """Render's own dry run: compare what render would write with the files committed.
 
-    Render targets are pure (they return paths and contents, see `rigshift.render`), so nothing
-    is written: the check cannot disturb the tree it checks.
+    A dry run writes nothing, so the check cannot disturb the tree it checks.
     """
-    model, assessment = ctx.need_site()
-    files = [item for target in TARGETS for item in target(model, assessment, ctx.site_dir)]
-    stale = stale_files(files, ctx.site_dir / "generated")
+    site = ctx.need_site()
+    result = render_site(site, dry_run=True)
+    stale = result.stale()
     if stale:
         raise Failed(
-            f"{len(stale)} rendered file(s) are stale: run `rigshift render {ctx.site_dir}` "
+            f"{len(stale)} rendered file(s) are stale: run `rigshift render {site.layout.shown}` "
             f"and commit the result ({stale[0]})",
             stale,
         )
     ctx.rendered_fresh = True
-    return f"{len(files)} rendered files are up to date"
-
-
-def stale_files(files: list[tuple[Path, str]], generated: Path) -> list[str]:
-    """A line for each rendered file whose committed copy is missing or differs, and for each
-    file a previous render wrote (its manifest says so) that no target renders any more."""
-    out = []
-    for path, content in files:
-        try:
-            same = path.read_bytes() == content.encode("utf-8")
-        except FileNotFoundError:
-            out.append(f"missing: {path}")
-            continue
-        if not same:
-            out.append(f"differs: {path}")
-    manifest = generated / MANIFEST
-    try:
-        owned = json.loads(manifest.read_text(encoding="utf-8")).get("files", [])
-    except (FileNotFoundError, ValueError, AttributeError):
-        owned = []
-    rendered = {p.resolve() for p, _ in files}
-    site_dir = generated.parent
-    for name in owned:
-        old = (site_dir / str(name)).resolve()
-        if old.is_file() and old not in rendered:
-            out.append(f"not rendered any more: {site_dir / str(name)}")
-    return out
+    return f"{len(result.unchanged)} rendered files are up to date"
 
 
 # -- 4. playbooks --------------------------------------------------------------------------------
@@ -252,7 +223,8 @@ def lab(ctx: Context) -> str:
     """A lab of the site's shape, a converge in --check --diff mode against it, then teardown."""
     if not ctx.lab:
         raise Skipped("not requested (pass --lab to rehearse on local hosts)", optional=True)
-    model, _ = ctx.need_site()
+    site = ctx.need_site()
+    model = site.model
     # The converge target re-renders the site; with the committed files up to date (step 3)
     # that writes nothing, and a stale tree is never rewritten behind the user's back.
     if not ctx.rendered_fresh:
@@ -262,25 +234,17 @@ def lab(ctx: Context) -> str:
     seed = "hiveos" if any(r.mining_os == "hiveos" for r in model.fleet.rigs) else "none"
     name = f"ci{os.getpid()}"
     ctx.say(f"booting lab {name!r}: {count} hosts, seed {seed}")
-    started = lab_up(ctx.site_dir, hosts=count, seed=seed, name=name, say=ctx.say)
+    started = lab_up(site, hosts=count, seed=seed, name=name, say=ctx.say)
     try:
-        target = prepare(ctx.site_dir, lab=name)
+        target = prepare(site, lab=name)
+        # A rehearsal's record belongs to this CI run, not to the site's history.
+        target.record_dir = ctx.workdir / "runs"
         hosts = [h.name for h in started.hosts]
         ctx.say(f"converging {', '.join(hosts)} with --check --diff")
-        result = converge(
-            target.site_name,
-            target.inventory,
-            ConvergeOptions(
-                phases=CHECK_MODE_PHASES,
-                limit=",".join(hosts),
-                check=True,
-                diff=True,
-                extra_env=target.env,
-                extravars=target.extravars,
-            ),
-            data_dir=target.data_dir,
-            record_dir=ctx.workdir / "runs",
+        options = ConvergeOptions(
+            phases=CHECK_MODE_PHASES, limit=",".join(hosts), check=True, diff=True
         )
+        result = converge(target, options)
         problems = [f"{host}: {why}" for host, why in sorted(result.failed_hosts().items())]
         problems += [f"phase {phase}: {why}" for phase, why in result.phase_errors().items()]
         if problems:
@@ -319,12 +283,12 @@ def _tails(runner_dir: Path, lines: int = 15) -> list[str]:
 
 def preview(ctx: Context) -> str:
     """The offline stack preview, with every plain Kubernetes object schema-validated."""
-    ctx.need_site()
+    site = ctx.need_site()
     # Pulumi and the Kubernetes schemas are heavy imports: only this step pays for them.
     from rigshift import preview as engine
 
-    planned = engine.run_offline(ctx.site)
-    schema = engine.schema_version(planned.site.kubernetes.minor)
+    planned = engine.run_offline(site)
+    schema = engine.schema_version(planned.site.model.kubernetes.minor)
     problems = engine.validate(planned)
     if problems:
         raise Failed(

@@ -64,7 +64,7 @@ def ci(
     def say(message: str) -> None:
         click.echo(f"      {message}")
 
-    context = Context(site=site, base=base, lab=lab, playbooks=playbooks, say=say)
+    context = Context(site_path=site, base=base, lab=lab, playbooks=playbooks, say=say)
     report = run_ci(context, STEPS, on_start=start, on_done=done)
     if report.plan_diff_lines:
         click.echo("")

@@ -7,6 +7,7 @@ from rich.console import Console
 
 from rigshift.run import CHECK_MODE_PHASES, PHASES, ConvergeOptions, check_phases, converge, prepare
 from rigshift.run.progress import Progress, summary
+from rigshift.site import Site
 
 
 @click.command(name="converge")
@@ -38,22 +39,13 @@ def converge_command(
     Exits 1 naming every host that failed or was unreachable; the other hosts carry on.
     """
     selected = check_phases(phases) if phases else list(CHECK_MODE_PHASES if check else PHASES)
-    target = prepare(site, lab)
-    options = ConvergeOptions(
-        phases=selected,
-        limit=limit,
-        check=check,
-        diff=diff,
-        extra_env=target.env,
-        extravars=target.extravars,
-    )
+    target = prepare(Site.load(site), lab)
+    options = ConvergeOptions(phases=selected, limit=limit, check=check, diff=diff)
     console = Console()
     if check and not phases:
         console.print("NOTE: verify left out: it judges converged hosts and --check converges none")
     with Progress(selected, console) as progress:
-        result = converge(
-            target.site_name, target.inventory, options, data_dir=target.data_dir, listener=progress
-        )
+        result = converge(target, options, listener=progress)
     console.print(summary(result))
     if not result.ok:
         raise SystemExit(1)

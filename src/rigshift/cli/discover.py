@@ -17,10 +17,8 @@ from rigshift.discover import (
 )
 from rigshift.errors import UserError
 from rigshift.files import write_atomic
-from rigshift.model import SiteError, parse_site, site_file
-
-# Written beside the rendered inventory by `rigshift lab up` for the default lab.
-LAB_CONNECTION = "lab-connection.yml"
+from rigshift.model import SiteError, parse_site
+from rigshift.paths import SiteLayout
 
 
 @click.command()
@@ -63,7 +61,8 @@ def discover(
 
     Rigs that cannot be reached are listed and left as they are in the file (exit 1).
     """
-    file = site_file(site)
+    layout = SiteLayout.of(site)
+    file = layout.site_file
     try:
         old = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -75,7 +74,7 @@ def discover(
     else:
         with tempfile.TemporaryDirectory(prefix="rigshift-survey-") as tmp:
             out = save_dir or Path(tmp)
-            surveys, unreachable = _survey(file, hosts, limit, list(extra_inventory), out)
+            surveys, unreachable = _survey(layout, hosts, limit, list(extra_inventory), out)
 
     result = merge_fleet(old, surveys, str(file))
     for survey in surveys:
@@ -111,7 +110,7 @@ def discover(
 
 
 def _survey(
-    file: Path, hosts: str | None, limit: str | None, extra: list[str], out: Path
+    layout: SiteLayout, hosts: str | None, limit: str | None, extra: list[str], out: Path
 ) -> tuple[list[HostSurvey], list[str]]:
     if hosts:
         inventory = [hosts.rstrip(",") + ","]
@@ -119,13 +118,14 @@ def _survey(
         pattern = hosts.rstrip(",")
     else:
         # Imported here: rendering pulls in the planner, which a --from-dir merge never needs.
-        from rigshift.render import render_site
+        from rigshift.render import render
+        from rigshift.site import Site
 
-        render_site(file)
-        generated = file.parent / "generated"
-        inventory = [str(generated / "hosts.yml")]
-        if (generated / LAB_CONNECTION).is_file():
-            inventory.append(str(generated / LAB_CONNECTION))
+        # The survey reaches the rigs through the rendered inventory: the one load of this run.
+        render(Site.load(layout.root))
+        inventory = [str(layout.hosts)]
+        if layout.lab_connection.is_file():
+            inventory.append(str(layout.lab_connection))
         pattern = "rigs"
     run = run_survey(inventory + extra, out, pattern, limit)
     failed = run.unreachable + [f"{h} (survey failed)" for h in run.failed]

@@ -8,8 +8,9 @@ from dataclasses import asdict
 
 import click
 
-from rigshift.lab import DEFAULT_NAME, Lab, down, labs, up
-from rigshift.lab.system import require_root
+from rigshift.lab import DEFAULT_NAME, Lab, down, labs, reset, up
+from rigshift.lab.processes import require_root
+from rigshift.site import Site
 
 NAME = click.option(
     "--name", default=DEFAULT_NAME, show_default=True, help="Which lab (several may run at once)."
@@ -32,7 +33,7 @@ def lab() -> None:
 @NAME
 def up_command(hosts: int | None, site: str, seed: str, name: str) -> None:
     """Boot one host per rig of the site file, each running systemd and sshd."""
-    started = up(site, hosts=hosts, seed=seed, name=name, say=_say)
+    started = up(Site.load(site), hosts=hosts, seed=seed, name=name, say=_say)
     for source in started.inventory_sources:
         click.echo(f"inventory: {source}")
 
@@ -85,7 +86,7 @@ def ssh_command(host: str, command: tuple[str, ...], name: str) -> None:
 def reset_command(host: str, name: str) -> None:
     """Put HOST back to the state `lab up` gave it and boot it again."""
     require_root()
-    Lab.load(name).reset(host, say=_say)
+    reset(Lab.load(name), host, say=_say)
 
 
 COMMANDS = (lab,)

@@ -8,10 +8,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from rigshift.plan import CLASSES, build_plan
+from rigshift.plan import CLASSES
 from rigshift.plan.conversion import PUBLIC_KEPT_SHARE, SitePlan
 from rigshift.report import FORMATS, write_reports
-from rigshift.site import load_checked
+from rigshift.site import Site
 
 
 @click.command()
@@ -28,14 +28,14 @@ from rigshift.site import load_checked
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Directory for the reports  [default: build/<site name>]",
+    help="Directory for the reports  [default: build/<site folder name>]",
 )
 def plan(site: str, fmt: str, out: Path | None) -> None:
     """Assess a site and plan its conversion: print a summary, write the reports."""
-    model, assessment = load_checked(site)
-    result = build_plan(model, assessment)
+    loaded = Site.load(site)
+    result = loaded.plan
     written = write_reports(
-        result, out or Path("build") / model.site.name, FORMATS if fmt == "all" else (fmt,)
+        result, out or Path("build") / loaded.layout.name, FORMATS if fmt == "all" else (fmt,)
     )
     console = Console(highlight=False)
     console.print(summary_table(result))

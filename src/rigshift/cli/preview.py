@@ -8,6 +8,7 @@ import sys
 import click
 
 from rigshift.errors import UserError
+from rigshift.site import Site
 
 
 @click.command()
@@ -30,10 +31,11 @@ def preview(site: str, as_json: bool, summary: bool, real: bool) -> None:
     from rigshift import preview as engine
     from rigshift.preview import report
 
+    loaded = Site.load(site)
     if real:
-        sys.exit(engine.run_pulumi(site))
-    planned = engine.run_offline(site)
-    schema = engine.schema_version(planned.site.kubernetes.minor)
+        sys.exit(engine.run_pulumi(loaded))
+    planned = engine.run_offline(loaded)
+    schema = engine.schema_version(loaded.model.kubernetes.minor)
     problems = engine.validate(planned)
     if as_json:
         click.echo(json.dumps(report.as_json(planned, schema, problems), indent=2, default=str))

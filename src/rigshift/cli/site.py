@@ -7,8 +7,9 @@ import json
 import click
 
 from rigshift.catalog import default_catalog
-from rigshift.model import SiteModel, site_file
-from rigshift.site import load_checked
+from rigshift.model import SiteModel
+from rigshift.paths import shown
+from rigshift.site import Site
 
 SITE = click.argument("site", type=click.Path(path_type=str))
 
@@ -17,9 +18,10 @@ SITE = click.argument("site", type=click.Path(path_type=str))
 @SITE
 def validate(site: str) -> None:
     """Check a site file against every rule of the model."""
-    model, _ = load_checked(site)
+    loaded = Site.load(site)
+    model = loaded.model
     gpus = sum(rig.gpu_count for rig in model.fleet.rigs)
-    click.echo(f"{site_file(site)}: ok ({len(model.fleet.rigs)} rigs, {gpus} GPUs)")
+    click.echo(f"{shown(loaded.layout.site_file)}: ok ({len(model.fleet.rigs)} rigs, {gpus} GPUs)")
 
 
 @click.command()

@@ -8,6 +8,7 @@ from rigshift.components.network import Network, NetworkArgs
 from rigshift.components.observability import Observability, ObservabilityArgs
 from rigshift.components.storage import Storage, StorageArgs
 from rigshift.components.tenancy import Tenancy, TenancyArgs
+from rigshift.components.wiring import Wiring
 
 __all__ = [
     "GpuFacts",
@@ -24,6 +25,7 @@ __all__ = [
     "StorageArgs",
     "Tenancy",
     "TenancyArgs",
+    "Wiring",
     "api_endpoint",
     "cluster_provider",
     "load_stack_site",

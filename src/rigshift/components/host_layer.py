@@ -17,31 +17,27 @@ import pulumi
 from pulumi_command import local
 
 from rigshift import paths
-from rigshift.model import SITE_FILE
-
-GENERATED = "generated"
+from rigshift.paths import SiteLayout
 
 
-def inventory_hash(site_dir: Path) -> str:
-    """SHA-256 over the site file and the rendered inventory (hosts.yml and group_vars).
+def inventory_hash(layout: SiteLayout) -> str:
+    """SHA-256 over the site file and the rendered inventory (hosts file and group_vars).
 
-    The kubeconfig and other files converge itself writes under generated/ are left out, or
-    every run would trigger the next.
+    The kubeconfig and other files converge itself writes beside them are left out, or every
+    run would trigger the next.
     """
-    generated = site_dir / GENERATED
-    files = [site_dir / SITE_FILE, generated / "hosts.yml"]
-    files += sorted((generated / "group_vars").rglob("*.yml"))
+    files = [layout.site_file, layout.hosts, *sorted(layout.group_vars.rglob("*.yml"))]
     digest = hashlib.sha256()
     for file in files:
         if file.is_file():
-            digest.update(file.relative_to(site_dir).as_posix().encode() + b"\0")
+            digest.update(file.relative_to(layout.root).as_posix().encode() + b"\0")
             digest.update(file.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
 @dataclass
 class HostLayerArgs:
-    site_dir: Path
+    layout: SiteLayout
     kubeconfig_path: Path
 
 
@@ -54,10 +50,10 @@ class HostLayer(pulumi.ComponentResource):
         self, name: str, args: HostLayerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("rigshift:index:HostLayer", name, None, opts)
-        trigger = inventory_hash(args.site_dir)
+        trigger = inventory_hash(args.layout)
         converge = local.Command(
             f"{name}-converge",
-            create=f"rigshift converge {shlex.quote(str(args.site_dir))}",
+            create=f"rigshift converge {shlex.quote(str(args.layout.root))}",
             dir=str(paths.ROOT),
             triggers=[trigger],
             opts=pulumi.ResourceOptions(parent=self),

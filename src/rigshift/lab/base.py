@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from rigshift.lab.system import LabError, locked, run
+from rigshift.lab.processes import LabError, locked, run
 
 SUITE = "bookworm"
 VARIANT = "minbase"

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rigshift.files import write_atomic
-from rigshift.lab.plan import CACHE_PORT
-from rigshift.lab.system import LabError, Proc, locked, spawn, stop
+from rigshift.lab.processes import LabError, Proc, locked, spawn, stop
+from rigshift.lab.topology import CACHE_PORT
 
 STATE = Path("/var/lib/rigshift")
 LABS = STATE / "lab"

@@ -14,8 +14,8 @@ import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
-from rigshift.lab.plan import HOST_NICS, LabHost, LabPlan
-from rigshift.lab.system import LabError, run
+from rigshift.lab.processes import LabError, run
+from rigshift.lab.topology import HOST_NICS, LabHost, LabTopology
 
 # Device types network playbooks would use; some kernels (this build machine's) lack them.
 PROBED_TYPES = ("bond", "vlan", "dummy")
@@ -35,15 +35,15 @@ def add_namespace(name: str) -> None:
     ip(name, "link", "set", "lo", "up")
 
 
-def create_switch(plan: LabPlan) -> list[str]:
+def create_switch(topology: LabTopology) -> list[str]:
     """Create the switch namespace and its bridges; return device types the kernel lacks."""
-    sw = plan.switch_netns
+    sw = topology.switch_netns
     add_namespace(sw)
-    for bridge in plan.bridges.values():
+    for bridge in topology.bridges.values():
         ip(sw, "link", "add", bridge, "type", "bridge")
         ip(sw, "link", "set", bridge, "up")
-    mgmt = plan.bridges["mgmt"]
-    ip(sw, "addr", "add", f"{plan.gateway}/{plan.network.prefixlen}", "dev", mgmt)
+    mgmt = topology.bridges["mgmt"]
+    ip(sw, "addr", "add", f"{topology.gateway}/{topology.network.prefixlen}", "dev", mgmt)
     return probe_device_types(sw, mgmt)
 
 
@@ -64,18 +64,18 @@ def probe_device_types(netns: str, parent: str) -> list[str]:
     return missing
 
 
-def create_host(plan: LabPlan, host: LabHost) -> None:
+def create_host(topology: LabTopology, host: LabHost) -> None:
     """The host's namespace, its NICs (veths into the switch's bridges) and its address."""
     add_namespace(host.netns)
     ports = host.switch_ports
     for nic, purpose in HOST_NICS:
         port = ports[nic]
         run(["ip", "link", "add", nic, "netns", host.netns, "type", "veth",
-             "peer", "name", port, "netns", plan.switch_netns])  # fmt: skip
-        ip(plan.switch_netns, "link", "set", port, "master", plan.bridges[purpose], "up")
+             "peer", "name", port, "netns", topology.switch_netns])  # fmt: skip
+        ip(topology.switch_netns, "link", "set", port, "master", topology.bridges[purpose], "up")
         ip(host.netns, "link", "set", nic, "up")
     ip(host.netns, "addr", "add", f"{host.address}/{host.prefixlen}", "dev", "eth0")
-    ip(host.netns, "route", "add", "default", "via", str(plan.gateway))
+    ip(host.netns, "route", "add", "default", "via", str(topology.gateway))
 
 
 def delete_namespaces(names: Iterable[str]) -> None:

@@ -7,19 +7,17 @@ state of a rig running the HiveOS mining OS (files under seeds/hiveos/, see its 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import jinja2
 
-from rigshift.lab.plan import CACHE_PORT, LabHost
-from rigshift.lab.system import LabError, run
-
-if TYPE_CHECKING:
-    from rigshift.lab.core import Lab
+from rigshift.lab.processes import LabError, run
+from rigshift.lab.topology import CACHE_PORT, LabHost
 
 SEEDS_DIR = Path(__file__).parent / "seeds"
 SEEDS = ("hiveos", "none")
@@ -39,18 +37,29 @@ def put(root: Path, rel: str, content: str, mode: int = 0o644) -> Path:
     return target
 
 
-def prepare_host(lab: Lab, host: LabHost, seed: str, apt_sources: list[str]) -> None:
+@dataclass(frozen=True)
+class SeedInputs:
+    """What every host of one lab is given: its neighbours, keys, package source and seed."""
+
+    neighbours: tuple[LabHost, ...]
+    # Folder of each host's SSH host key (kept by the lab, so a reset host keeps its identity).
+    host_keys: Path
+    # The public half of the key that logs in as root.
+    login_key: Path
+    gateway: ipaddress.IPv4Address
+    apt_sources: tuple[str, ...]
+    seed: str
+
+
+def prepare_host(root: Path, host: LabHost, inputs: SeedInputs) -> None:
     """Lay down identity, access, apt config and the chosen seed in the host's (mounted) tree."""
-    root = lab.root(host.name)
     put(root, "/etc/hostname", f"{host.name}\n")
-    hosts = "".join(f"{h.address}\t{h.name}\n" for h in lab.hosts)
+    hosts = "".join(f"{h.address}\t{h.name}\n" for h in inputs.neighbours)
     put(root, "/etc/hosts", f"127.0.0.1\tlocalhost\n::1\tlocalhost\n{hosts}")
     put(root, "/etc/machine-id", uuid.uuid4().hex + "\n", 0o444)
 
-    # One host key per host (kept in the lab dir, so a reset host keeps its identity).
-    keys = lab.dir / "hostkeys"
-    keys.mkdir(exist_ok=True)
-    key = keys / host.name
+    inputs.host_keys.mkdir(exist_ok=True)
+    key = inputs.host_keys / host.name
     if not key.exists():
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", host.name, "-f", str(key)])
     for old in (root / "etc" / "ssh").glob("ssh_host_*"):
@@ -64,17 +73,17 @@ def prepare_host(lab: Lab, host: LabHost, seed: str, apt_sources: list[str]) -> 
         "HostKey /etc/ssh/ssh_host_ed25519_key\n",
     )
     (root / "root" / ".ssh").mkdir(mode=0o700, exist_ok=True)
-    put(root, "/root/.ssh/authorized_keys", lab.key.with_suffix(".pub").read_text(), 0o600)
+    put(root, "/root/.ssh/authorized_keys", inputs.login_key.read_text(), 0o600)
 
     # apt reaches the archive only through the site-local cache at the gateway.
-    put(root, "/etc/apt/sources.list", "".join(f"{line}\n" for line in apt_sources))
+    put(root, "/etc/apt/sources.list", "".join(f"{line}\n" for line in inputs.apt_sources))
     put(
         root,
         "/etc/apt/apt.conf.d/01rigshift-lab-proxy",
-        f'Acquire::http::Proxy "http://{lab.plan.gateway}:{CACHE_PORT}";\n',
+        f'Acquire::http::Proxy "http://{inputs.gateway}:{CACHE_PORT}";\n',
     )
-    if seed == "hiveos":
-        seed_hiveos(root, host, lab.plan.gateway)
+    if inputs.seed == "hiveos":
+        seed_hiveos(root, host, inputs.gateway)
 
 
 def seed_hiveos(root: Path, host: LabHost, gateway: object) -> None:

@@ -1,11 +1,10 @@
 """The site model: typed, validated, with errors that name the file and field."""
 
 from rigshift.model.errors import Problem, SiteError, field_path
-from rigshift.model.load import SITE_FILE, load_site, parse_site, site_file
+from rigshift.model.load import load_site, parse_site
 from rigshift.model.schema import GpuEntry, Rig, SiteModel, Tenant
 
 __all__ = [
-    "SITE_FILE",
     "GpuEntry",
     "Problem",
     "Rig",
@@ -15,5 +14,4 @@ __all__ = [
     "field_path",
     "load_site",
     "parse_site",
-    "site_file",
 ]

@@ -14,23 +14,19 @@ from pydantic import BaseModel, ValidationError
 from rigshift.model.checks import cross_field_problems
 from rigshift.model.errors import Problem, SiteError
 from rigshift.model.schema import SiteModel
-
-SITE_FILE = "site.yaml"
+from rigshift.paths import SITE_FILE
 
 # libyaml's parser is several times faster than the pure-Python one; a 10,000-rig file
 # spends most of its load time here, so fall back only where libyaml is missing.
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def site_file(path: Path | str) -> Path:
-    """Accept either `inventories/<site>` or `inventories/<site>/site.yaml`."""
-    path = Path(path)
-    return path / SITE_FILE if path.is_dir() else path
+def load_site(file: Path) -> SiteModel:
+    """Read, validate and cross-check a site file. Raises SiteError naming every problem.
 
-
-def load_site(path: Path | str) -> SiteModel:
-    """Read, validate and cross-check a site file. Raises SiteError naming every problem."""
-    file = site_file(path)
+    Commands load a site through `rigshift.site.Site.load`, which calls this once and hands
+    the result down; nothing else should call it.
+    """
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -1,4 +1,10 @@
-"""Run the stack program offline under Pulumi's mocks and record every resource it declares."""
+"""Run the stack program offline under Pulumi's mocks and record every resource it declares.
+
+The program's `wire(site, config)` (stacks/__main__.py) is called with the site this command
+already loaded, so the preview never reads the site file again. Everything here uses Pulumi's
+public testing API (`set_mocks`, `pulumi.runtime.test`); the one exception is the marker Pulumi
+puts on secret values in serialised inputs, which no public API exposes (see `_SIG_KEY`).
+"""
 
 from __future__ import annotations
 
@@ -9,17 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.runtime.settings import get_root_resource, reset_options
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
 from rigshift import paths
-from rigshift.components.config import remember_checked_site
+from rigshift.components import StackConfig, Wiring
 from rigshift.errors import UserError
-from rigshift.model import SiteModel, site_file
-from rigshift.plan import Assessment
 from rigshift.render.stack import plain_settings
-from rigshift.site import load_checked
+from rigshift.site import Site
 
 PROJECT = "rigshift"
 # Stand-ins for the stack's secrets: the program needs values, the preview never shows them.
@@ -27,21 +28,12 @@ PLACEHOLDER_SECRETS = {
     "rigshift:kubeconfig": "apiVersion: v1\nkind: Config\n# rigshift preview placeholder\n",
     "rigshift:grafanaAdminPassword": "rigshift-preview-placeholder",
 }
-# How Pulumi marks a secret value inside serialised resource inputs.
+# How Pulumi marks a secret value inside serialised resource inputs (its wire format's secret
+# signature; the mocks hand inputs over in that form and no public helper unwraps them).
 _SIG_KEY = "4dabf18193072939515e22adb298388d"
 _SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 SECRET_TEXT = "[secret]"
 COMMAND_OUTPUT = "[output of the command]"
-# The order stacks/__main__.py wires the components in (the provider is named "cluster").
-COMPONENT_ORDER = (
-    "host",
-    "cluster",
-    "network",
-    "storage",
-    "observability",
-    "gpu-operator",
-    "tenancy",
-)
 
 
 @dataclass(frozen=True)
@@ -73,8 +65,9 @@ class PlannedResource:
 
 @dataclass
 class Preview:
-    site: SiteModel
-    assessment: Assessment
+    """Every resource the program declares, in its wiring order, and the stack's outputs."""
+
+    site: Site
     resources: list[PlannedResource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
 
@@ -104,44 +97,55 @@ class _Recorder(pulumi.runtime.Mocks):
 
 
 def run_offline(
-    path: Path | str, settings: Mapping[str, str] | None = None, program: Path | None = None
+    site: Site, settings: Mapping[str, str] | None = None, program: Path | None = None
 ) -> Preview:
-    """Run the stack program for the site at `path` under mocks; nothing leaves this process.
+    """Run the stack program for `site` under mocks; nothing leaves this process.
 
     `settings` are the plain stack settings (`{"rigshift:hostLayer": "true"}`), by default those
-    in the site's `Pulumi.<site>.yaml`; secrets are placeholders. Raises UserError (exit 2) for
-    a bad site file or a program that stops with an error.
+    in the site's stack config; secrets are placeholders. Raises UserError (exit 2) for a
+    program that stops with an error.
     """
-    site, assessment = load_checked(path)
-    remember_checked_site(Path(path), site, assessment)
+    layout = site.layout
     if settings is None:
-        settings = plain_settings(site_file(path).parent, site.site.name)
-    config = {
-        **settings,
-        "rigshift:site": str(site_file(path).resolve()),
-        **PLACEHOLDER_SECRETS,
-    }
+        settings = plain_settings(layout)
+    config = {**settings, "rigshift:site": str(layout.site_file), **PLACEHOLDER_SECRETS}
     pulumi.runtime.set_all_config(config, list(PLACEHOLDER_SECRETS))
     recorder = _Recorder()
-    reset_options(project=PROJECT, stack=site.site.name)
-    pulumi.runtime.set_mocks(recorder, project=PROJECT, stack=site.site.name, preview=False)
-    script = str(program or paths.STACKS / "__main__.py")
+    pulumi.runtime.set_mocks(recorder, project=PROJECT, stack=layout.stack_name, preview=False)
+    # Loaded as a module, not run as __main__: its own entry point would load the site again.
+    wire = runpy.run_path(str(program or paths.STACKS / "__main__.py"), run_name="rigshift_stack")[
+        "wire"
+    ]
+    preview = Preview(site)
+    order: list[str] = []
 
-    def run() -> None:
-        runpy.run_path(script, run_name="__main__")
+    def run() -> pulumi.Output[None]:
+        wiring: Wiring = wire(site, StackConfig.load())
+        urns = [component.urn for component in wiring.components]
+        return pulumi.Output.all(
+            pulumi.Output.all(*urns), pulumi.Output.all(**wiring.outputs)
+        ).apply(lambda done: _collect(done, order, preview.outputs))
 
     try:
-        _sync_await(run_pulumi_func(run))
+        # Runs `run` to completion with every registration awaited: Pulumi's public entry point
+        # for unit tests (it ships without type hints).
+        pulumi.runtime.test(run)()  # type: ignore[no-untyped-call]
     except pulumi.RunError as exc:
         raise UserError(str(exc)) from None
-    preview = Preview(site, assessment, _planned(recorder.registered))
-    root = get_root_resource()
-    for name, value in getattr(root, "outputs", {}).items():
-        preview.outputs[name] = _sync_await(pulumi.Output.from_input(value).future())
+    preview.resources = _planned(recorder.registered, order)
     return preview
 
 
-def _planned(registered: list[pulumi.runtime.MockResourceArgs]) -> list[PlannedResource]:
+def _collect(done: list[Any], order: list[str], outputs: dict[str, Any]) -> None:
+    urns, values = done
+    # A URN ends in `::<name>`: the component names, in the order the program wired them.
+    order.extend(str(urn).rsplit("::", 1)[-1] for urn in urns)
+    outputs.update(values)
+
+
+def _planned(
+    registered: list[pulumi.runtime.MockResourceArgs], order: list[str]
+) -> list[PlannedResource]:
     components = sorted((r.name for r in registered if not r.custom), key=len, reverse=True)
     planned = []
     for args in registered:
@@ -150,7 +154,7 @@ def _planned(registered: list[pulumi.runtime.MockResourceArgs]) -> list[PlannedR
         owner = next((c for c in components if args.name.startswith(f"{c}-")), args.name)
         planned.append(PlannedResource(owner, args.typ, args.name, args.provider, args.inputs))
     # Registration order depends on the event loop; show the stack's wiring order instead.
-    rank = {name: i for i, name in enumerate(COMPONENT_ORDER)}
+    rank = {name: i for i, name in enumerate(order)}
     return sorted(planned, key=lambda r: (rank.get(r.component, len(rank)), r.name))
 
 

@@ -14,15 +14,15 @@ from pathlib import Path
 
 from rigshift import paths
 from rigshift.errors import UserError
-from rigshift.site import load_checked
+from rigshift.site import Site
 
 DEFAULT_STATE = Path.home() / ".rigshift" / "pulumi-state"
 
 
-def run_pulumi(path: Path | str, state_dir: Path = DEFAULT_STATE) -> int:
+def run_pulumi(site: Site, state_dir: Path = DEFAULT_STATE) -> int:
     """Run `pulumi preview` for the site's stack; returns pulumi's exit code."""
-    site, _ = load_checked(path)
-    name = site.site.name
+    layout = site.layout
+    name = layout.stack_name
     missing = []
     pulumi = shutil.which("pulumi")
     if pulumi is None:
@@ -35,9 +35,14 @@ def run_pulumi(path: Path | str, state_dir: Path = DEFAULT_STATE) -> int:
             "PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) is not set: the local "
             "backend encrypts the stack's secrets with it"
         )
-    stack_config = paths.STACKS / f"Pulumi.{name}.yaml"
-    if not stack_config.is_file():
-        missing.append(f"{stack_config} does not exist: run `rigshift render {path}` first")
+    stack_config = layout.stack_config
+    if not (layout.stacks / "Pulumi.yaml").is_file():
+        missing.append(
+            f"{layout.shown} is not in a repository's inventories/ beside a stacks/ Pulumi "
+            f"project (see {paths.STACKS}): there is no project to run `pulumi preview` in"
+        )
+    elif not stack_config.is_file():
+        missing.append(f"{stack_config} does not exist: run `rigshift render {layout.shown}` first")
     elif "rigshift:grafanaAdminPassword" not in stack_config.read_text(encoding="utf-8"):
         missing.append(
             "the secret rigshift:grafanaAdminPassword: in stacks/, run `pulumi config set "
@@ -50,7 +55,7 @@ def run_pulumi(path: Path | str, state_dir: Path = DEFAULT_STATE) -> int:
     select = [pulumi, "stack", "select", "--create", name, "--non-interactive"]
     run = [pulumi, "preview", "--stack", name, "--non-interactive", "--diff"]
     for command in (select, run):
-        done = subprocess.run(command, cwd=paths.STACKS, env=env, check=False)
+        done = subprocess.run(command, cwd=layout.stacks, env=env, check=False)
         if done.returncode != 0:
             return done.returncode
     return 0

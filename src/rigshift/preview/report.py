@@ -44,7 +44,7 @@ def key_inputs(resource: PlannedResource) -> str:
 
 def table(preview: Preview, schema: str) -> str:
     lines = [
-        f"rigshift preview: {preview.site.site.name} — {len(preview.resources)} resources "
+        f"rigshift preview: {preview.site.name} — {len(preview.resources)} resources "
         f"(Kubernetes objects checked against the {schema} schema)"
     ]
     for component, resources in preview.by_component().items():
@@ -60,12 +60,12 @@ def table(preview: Preview, schema: str) -> str:
 def summary(preview: Preview) -> str:
     groups = preview.by_component()
     counts = ", ".join(f"{component} {len(items)}" for component, items in groups.items())
-    return f"{preview.site.site.name}: {len(preview.resources)} resources ({counts})"
+    return f"{preview.site.name}: {len(preview.resources)} resources ({counts})"
 
 
 def as_json(preview: Preview, schema: str, problems: list[str]) -> dict[str, Any]:
     return {
-        "site": preview.site.site.name,
+        "site": preview.site.name,
         "schema": schema,
         "problems": problems,
         "resources": [

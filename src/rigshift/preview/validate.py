@@ -57,7 +57,7 @@ def _minor(version: str) -> tuple[int, int]:
 
 def validate(preview: Preview) -> list[str]:
     """Every problem found, one line each naming the object, the field and the site field."""
-    version = schema_version(preview.site.kubernetes.minor)
+    version = schema_version(preview.site.model.kubernetes.minor)
     problems: list[str] = []
     for resource in preview.resources:
         group = _group(resource)
@@ -121,7 +121,7 @@ def _quantity_problems(resource: PlannedResource, preview: Preview) -> list[str]
 
 
 def _tenant_field(preview: Preview, namespace: str | None, key: str) -> str | None:
-    for i, tenant in enumerate(preview.site.tenants):
+    for i, tenant in enumerate(preview.site.model.tenants):
         if tenant.name == namespace and key in QUOTA_FIELDS:
             return f"tenants[{i}].{QUOTA_FIELDS[key]} (tenant {tenant.name!r})"
     return None

@@ -1,25 +1,25 @@
 """Render the site model into the files Ansible and Pulumi read.
 
-`render_site(path)` loads and checks a site, asks every render target for its files and writes
-them atomically: a file that already holds the same bytes is left untouched, so a second render
-changes nothing.
+`render(site)` asks every render target for its files and writes them atomically: a file that
+already holds the same bytes is left untouched, so a second render changes nothing.
+`render(site, dry_run=True)` writes nothing and reports what a render would write or remove:
+`rigshift ci` uses it to say whether the committed rendered files are up to date.
 
 Render targets
 --------------
-A target is a function `(site, assessment, site_dir) -> list[(Path, content)]` listed in
-`TARGETS` below. `site` is the validated `SiteModel`, `assessment` the plan's `Assessment`,
-`site_dir` the `inventories/<site>` folder; each returned path is absolute (or relative to the
-working directory) and `content` is the whole text of the file. Targets are pure: they return
-content and never write. To add one (the Pulumi stack config, say), write the function in its
-own module and add it to `TARGETS`. Use `rigshift.render.engine.render_template` to render a
-file from `templates/` with the generated-file header in front.
+A render target is a function `(site) -> list[(Path, content)]` listed in `TARGETS` below.
+`site` is the loaded `rigshift.site.Site` (model, assessment, layout); each returned path comes
+from `site.layout` and `content` is the whole text of the file. Targets are pure: they return
+content and never write. To add one, write the function in its own module and add it to
+`TARGETS`. Use `rigshift.render.engine.render_template` to render a file from `templates/`
+with the generated-file header in front.
 
 Ownership
 ---------
-Render only ever overwrites the files its targets return. It records them in
-`generated/.rigshift-render.json` and, on the next run, removes files it wrote before that no
-target returns any more (a group_vars template that was deleted, say). Other files in
-`generated/` (the lab's connection variables) are never touched.
+Render only ever overwrites the files its targets return. It records them in the render
+manifest (`site.layout.render_manifest`) and, on the next run, removes files it wrote before
+that no target returns any more (a group_vars template that was deleted, say). Other files in
+`generated/` (the lab's connection variables, the kubeconfig) are never touched.
 """
 
 from __future__ import annotations
@@ -30,57 +30,70 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rigshift.files import write_atomic
-from rigshift.model import SiteModel, site_file
-from rigshift.plan import Assessment
-from rigshift.render.inventory import GENERATED, group_vars_target, hosts_target
+from rigshift.files import holds, write_atomic
+from rigshift.render.inventory import group_vars_target, hosts_target
 from rigshift.render.stack import stack_config_target
-from rigshift.site import load_checked
+from rigshift.site import Site
 
-Target = Callable[[SiteModel, Assessment, Path], Sequence[tuple[Path, str]]]
+RenderTarget = Callable[[Site], Sequence[tuple[Path, str]]]
 
-TARGETS: list[Target] = [hosts_target, group_vars_target, stack_config_target]
-
-MANIFEST = ".rigshift-render.json"
+TARGETS: tuple[RenderTarget, ...] = (hosts_target, group_vars_target, stack_config_target)
 
 
 @dataclass
 class RenderResult:
-    """What one render did, as paths relative to the site folder where possible."""
+    """What one render did, or with `dry_run` would do, file by file."""
 
+    dry_run: bool = False
     written: list[Path] = field(default_factory=list)
     unchanged: list[Path] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)
+    # The written files that did not exist before (the others held other content).
+    created: list[Path] = field(default_factory=list)
 
+    @property
+    def up_to_date(self) -> bool:
+        """True when the tree on disk already is what render writes."""
+        return not self.written and not self.removed
 
-def render_site(path: Path | str, targets: Sequence[Target] | None = None) -> RenderResult:
-    """Load, check and render the site at `path` (`inventories/<site>` or its site.yaml)."""
-    site, assessment = load_checked(path)
-    return render(site, assessment, site_file(path).parent, targets)
+    def stale(self) -> list[str]:
+        """One line per file that is not what render writes: missing, differs, or no longer
+        rendered (a previous render wrote it and no target returns it)."""
+        lines = [f"missing: {p}" for p in self.created]
+        lines += [f"differs: {p}" for p in self.written if p not in self.created]
+        lines += [f"not rendered any more: {p}" for p in self.removed]
+        return lines
 
 
 def render(
-    site: SiteModel,
-    assessment: Assessment,
-    site_dir: Path,
-    targets: Sequence[Target] | None = None,
+    site: Site, targets: Sequence[RenderTarget] = TARGETS, *, dry_run: bool = False
 ) -> RenderResult:
-    """Render every target for an already checked site into `site_dir`."""
+    """Render every target for a loaded site into its folder (or, with `dry_run`, compare)."""
+    layout = site.layout
     # Render everything before writing anything: a template error leaves no half-done tree.
-    files = [item for target in (targets or TARGETS) for item in target(site, assessment, site_dir)]
-    result = RenderResult()
+    files = [item for target in targets for item in target(site)]
+    result = RenderResult(dry_run=dry_run)
     for file, content in files:
-        (result.written if write_atomic(file, content) else result.unchanged).append(file)
-    manifest = site_dir / GENERATED / MANIFEST
-    owned = sorted({_relative(file, site_dir) for file, _ in files})
-    for stale in sorted(set(_read_manifest(manifest)) - set(owned)):
-        old = site_dir / stale
+        if holds(file, content):
+            result.unchanged.append(file)
+            continue
+        if not file.exists():
+            result.created.append(file)
+        result.written.append(file)
+        if not dry_run:
+            write_atomic(file, content)
+    owned = sorted({_relative(file, layout.root) for file, _ in files})
+    generated = layout.generated.resolve()
+    for stale in sorted(set(_read_manifest(layout.render_manifest)) - set(owned)):
+        old = layout.root / stale
         # Only ever delete inside generated/, whatever the manifest says.
-        if old.resolve().is_relative_to((site_dir / GENERATED).resolve()) and old.is_file():
-            old.unlink()
+        if old.resolve().is_relative_to(generated) and old.is_file():
             result.removed.append(old)
-            _remove_empty_parents(old.parent, site_dir / GENERATED)
-    write_atomic(manifest, json.dumps({"files": owned}, indent=2) + "\n")
+            if not dry_run:
+                old.unlink()
+                _remove_empty_parents(old.parent, layout.generated)
+    if not dry_run:
+        write_atomic(layout.render_manifest, json.dumps({"files": owned}, indent=2) + "\n")
     return result
 
 
@@ -106,4 +119,4 @@ def _remove_empty_parents(folder: Path, stop: Path) -> None:
         folder = folder.parent
 
 
-__all__ = ["MANIFEST", "TARGETS", "RenderResult", "Target", "render", "render_site"]
+__all__ = ["TARGETS", "RenderResult", "RenderTarget", "render"]

@@ -1,4 +1,4 @@
-"""The Ansible inventory: `generated/hosts.yml` and `generated/group_vars/<group>/<topic>.yml`.
+"""The Ansible inventory: the rendered hosts file and `group_vars/<group>/<topic>.yml`.
 
 Playbook roles learn about a site only through these files: host facts as `rigshift_*` host
 variables, site-wide values through the group_vars templates under `templates/group_vars/`.
@@ -7,16 +7,16 @@ variables, site-wide values through the group_vars templates under `templates/gr
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rigshift import paths
 from rigshift.model.schema import GpuEntry, Rig, SiteModel
 from rigshift.plan import Assessment, RigAssessment
 from rigshift.render.engine import render_template
 
-GENERATED = "generated"
-HOSTS_TEMPLATE = "hosts.yml.j2"
-GROUP_VARS = "group_vars"
+if TYPE_CHECKING:
+    from rigshift.site import Site
+
 
 # Groups in the order they appear in hosts.yml; every playbook targets one of these.
 GROUPS = (
@@ -122,20 +122,21 @@ def _context(site: SiteModel, assessment: Assessment) -> dict[str, Any]:
     return {"site": site, "assessment": assessment, "groups": groups(site, assessment)}
 
 
-def hosts_target(site: SiteModel, assessment: Assessment, site_dir: Path) -> list[tuple[Path, str]]:
-    """Render target: `generated/hosts.yml`."""
-    context = _context(site, assessment) | {"hostvars": host_vars(site, assessment)}
-    return [(site_dir / GENERATED / "hosts.yml", render_template(HOSTS_TEMPLATE, context))]
+def hosts_target(site: Site) -> list[tuple[Path, str]]:
+    """Render target: the inventory's hosts file (`site.layout.hosts`)."""
+    model, assessment = site.model, site.assessment
+    context = _context(model, assessment) | {"hostvars": host_vars(model, assessment)}
+    # templates/ mirrors generated/: `<name>.j2` renders `<name>`.
+    return [(site.layout.hosts, render_template(f"{site.layout.hosts.name}.j2", context))]
 
 
-def group_vars_target(
-    site: SiteModel, assessment: Assessment, site_dir: Path
-) -> list[tuple[Path, str]]:
+def group_vars_target(site: Site) -> list[tuple[Path, str]]:
     """Render target: every `templates/group_vars/<group>/<topic>.yml.j2`."""
-    context = _context(site, assessment)
+    context = _context(site.model, site.assessment)
+    templates = paths.TEMPLATES / site.layout.group_vars.name
     out = []
-    for template in sorted((paths.TEMPLATES / GROUP_VARS).glob("*/*.yml.j2")):
-        relative = template.relative_to(paths.TEMPLATES)
-        target = site_dir / GENERATED / relative.with_suffix("")
-        out.append((target, render_template(relative.as_posix(), context)))
+    for template in sorted(templates.glob("*/*.yml.j2")):
+        target = site.layout.group_vars / template.relative_to(templates).with_suffix("")
+        name = template.relative_to(paths.TEMPLATES).as_posix()
+        out.append((target, render_template(name, context)))
     return out

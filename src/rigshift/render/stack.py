@@ -1,60 +1,55 @@
 """Render target: the non-secret part of the site's Pulumi stack config.
 
-`stacks/Pulumi.<site>.yaml` names the site file and where the kubernetes phase saves the
-kubeconfig. Everything else already in the file is kept as it is: values set with
-`pulumi config set --secret` (`secure:`), settings an operator chose (`rigshift:hostLayer`),
-and Pulumi's own top-level keys (`encryptionsalt`, `secretsprovider`).
-
-The file goes to the `stacks/` folder that sits beside `inventories/` (the layout of this
-repository); a site outside such a layout gets it in `generated/` instead, so rendering a copy
-of a site somewhere else never rewrites the checkout's stack config.
+`Pulumi.<stack>.yaml` (`site.layout.stack_config`) names the site file and where the
+kubernetes phase saves the kubeconfig, both relative to the Pulumi project folder. Everything
+else already in the file is kept as it is: values set with `pulumi config set --secret`
+(`secure:`), settings an operator chose (`rigshift:hostLayer`), and Pulumi's own top-level keys
+(`encryptionsalt`, `secretsprovider`).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from rigshift.errors import UserError
-from rigshift.model import SITE_FILE, SiteModel
-from rigshift.plan import Assessment
-from rigshift.render.inventory import GENERATED
+from rigshift.paths import SiteLayout
+
+if TYPE_CHECKING:
+    from rigshift.site import Site
 
 HEADER = (
     "# Written by `rigshift render`; keeps every secure: value and key it does not own.\n"
     "# Add secrets with: pulumi config set --secret rigshift:grafanaAdminPassword\n"
 )
+# The keys render owns; every other key of the file is the operator's.
+OWNED = ("rigshift:site", "rigshift:kubeconfigPath")
 
 
-def stacks_dir(site_dir: Path) -> Path:
-    """`<repo>/stacks` for `<repo>/inventories/<site>`, else the site's generated/ folder."""
-    repo_stacks = site_dir.parent.parent / "stacks"
-    if site_dir.parent.name == "inventories" and (repo_stacks / "Pulumi.yaml").is_file():
-        return repo_stacks
-    return site_dir / GENERATED
-
-
-def stack_config_target(
-    site: SiteModel, assessment: Assessment, site_dir: Path
-) -> list[tuple[Path, str]]:
-    """`Pulumi.<site>.yaml` with rigshift's keys updated and everything else kept."""
-    folder = stacks_dir(site_dir)
-    path = folder / f"Pulumi.{site.site.name}.yaml"
-    document = _existing(path)
+def stack_config_target(site: Site) -> list[tuple[Path, str]]:
+    """`Pulumi.<stack>.yaml` with rigshift's keys updated and everything else kept."""
+    layout = site.layout
+    document = read_stack_config(layout)
     config = document.setdefault("config", {})
-    config["rigshift:site"] = _relative(site_dir / SITE_FILE, folder)
-    config["rigshift:kubeconfigPath"] = _relative(site_dir / GENERATED / "kubeconfig", folder)
-    return [(path, HEADER + yaml.safe_dump(document, sort_keys=True))]
+    config["rigshift:site"] = _relative(layout.site_file, layout.stacks)
+    config["rigshift:kubeconfigPath"] = _relative(layout.kubeconfig, layout.stacks)
+    return [(layout.stack_config, HEADER + yaml.safe_dump(document, sort_keys=True))]
 
 
-def _existing(path: Path) -> dict[str, Any]:
+def read_stack_config(layout: SiteLayout) -> dict[str, Any]:
+    """The site's stack config as it is on disk ({} when there is none yet)."""
+    path = layout.stack_config
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
+    except (yaml.YAMLError, ValueError, UnicodeDecodeError) as exc:
+        raise UserError(
+            f"{path}: not a readable Pulumi stack config ({exc}); fix or remove it"
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict) or not isinstance(data.get("config", {}), dict):
@@ -67,12 +62,11 @@ def _relative(target: Path, folder: Path) -> str:
     return Path(os.path.relpath(target.resolve(), folder.resolve())).as_posix()
 
 
-def plain_settings(site_dir: Path, name: str) -> dict[str, str]:
+def plain_settings(layout: SiteLayout) -> dict[str, str]:
     """The stack's plain (non-secret) settings other than the ones render writes."""
-    document = _existing(stacks_dir(site_dir) / f"Pulumi.{name}.yaml")
-    owned = {"rigshift:site", "rigshift:kubeconfigPath"}
+    document = read_stack_config(layout)
     return {
         key: str(value).lower() if isinstance(value, bool) else str(value)
         for key, value in (document.get("config") or {}).items()
-        if key not in owned and not isinstance(value, dict)
+        if key not in OWNED and not isinstance(value, dict)
     }

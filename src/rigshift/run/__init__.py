@@ -15,17 +15,17 @@ from rigshift.run.converge import (
     converge,
 )
 from rigshift.run.events import NOTE_PREFIX, HostResult, PhaseTally, tally
-from rigshift.run.target import Target, prepare
+from rigshift.run.target import ConvergeTarget, prepare
 
 __all__ = [
     "CHECK_MODE_PHASES",
     "NOTE_PREFIX",
     "PHASES",
     "ConvergeOptions",
+    "ConvergeTarget",
     "HostResult",
     "PhaseTally",
     "RunResult",
-    "Target",
     "check_phases",
     "converge",
     "prepare",

@@ -3,8 +3,8 @@
 Each phase is its own ansible-playbook run (`playbooks/<phase>.yml`), so every host gets exact
 counts per phase, and a host that failed or was unreachable in one phase is left out of the
 later ones while the others carry on. Facts are cached between the runs (see ansible.cfg), so
-splitting the phases costs little. The run ends with a JSON record in
-`build/<site>/runs/<timestamp>.json`, written atomically.
+splitting the phases costs little. The run ends with a JSON record in the target's record dir
+(the site's `runs/<timestamp>.json`), written atomically.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from rigshift import paths
 from rigshift.errors import UserError
 from rigshift.files import write_atomic
 from rigshift.run.events import PhaseTally
+from rigshift.run.target import ConvergeTarget
 
 PHASES = ("decommission", "baseline", "network", "storage", "gpu", "kubernetes", "verify")
 # verify judges a host in its converged state (miners gone, sshd hardened, the Lynis index); a
@@ -46,7 +47,7 @@ class ConvergeOptions:
     diff: bool = False
     # Ansible's settings file; None runs with Ansible's defaults (bench/converge.py compares).
     ansible_cfg: Path | None = paths.ROOT / "ansible.cfg"
-    extra_env: Mapping[str, str] = field(default_factory=dict)
+    # Role variables on top of the target's (a test or bench pinning one setting).
     extravars: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -112,30 +113,27 @@ def check_phases(phases: Sequence[str]) -> list[str]:
 
 
 def converge(
-    site_name: str,
-    inventory: Sequence[Path],
-    options: ConvergeOptions,
-    *,
-    data_dir: Path,
-    listener: Listener | None = None,
-    record_dir: Path | None = None,
+    target: ConvergeTarget, options: ConvergeOptions, *, listener: Listener | None = None
 ) -> RunResult:
-    """Run `options.phases` in order against `inventory`; write the run record; return it all.
+    """Run `options.phases` in order against the target; write the run record; return it all.
 
-    `data_dir` is ansible-runner's private data dir (artifacts of each phase land there).
-    Hosts that fail a phase are excluded from the later phases with a `!host` limit.
+    `target.data_dir` is ansible-runner's private data dir (artifacts of each phase land
+    there). Hosts that fail a phase are excluded from the later phases with a `!host` limit.
+    The target's extra environment and variables come on top of `options`'.
     """
     import ansible_runner  # imported here: `rigshift --help` should not pay for it
 
     phases = check_phases(options.phases)
     began = time.monotonic()
     result = RunResult(
-        site=site_name,
+        site=target.site.name,
         options=options,
         started=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
+    data_dir = target.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
-    envvars = _environment(options, data_dir)
+    envvars = _environment(options, data_dir) | target.env
+    extravars = {**target.extravars, **options.extravars}
     broken: set[str] = set()
     for phase in phases:
         seen = {name for done in result.phases for name in done.hosts}
@@ -160,9 +158,9 @@ def converge(
             private_data_dir=str(data_dir),
             project_dir=str(paths.PLAYBOOKS),
             playbook=f"{phase}.yml",
-            inventory=[str(p.resolve()) for p in inventory],
+            inventory=[str(p.resolve()) for p in target.inventory],
             envvars=envvars,
-            extravars=dict(options.extravars) or None,
+            extravars=extravars or None,
             limit=_limit(options.limit, broken),
             cmdline=" ".join(_flags(options)) or None,
             event_handler=handle,
@@ -179,8 +177,7 @@ def converge(
         if tally.error:
             break  # a phase that reached no host says something is wrong with the run itself
     result.seconds = time.monotonic() - began
-    record_dir = record_dir or paths.ROOT / "build" / site_name / "runs"
-    result.record = record_dir / f"{result.started.replace(':', '')}.json"
+    result.record = target.record_dir / f"{result.started.replace(':', '')}.json"
     write_atomic(result.record, json.dumps(result.to_json(), indent=2) + "\n")
     return result
 
@@ -195,7 +192,7 @@ def _environment(options: ConvergeOptions, data_dir: Path) -> dict[str, str]:
     }
     if options.ansible_cfg:
         env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = str(data_dir / "facts")
-    return env | dict(options.extra_env)
+    return env
 
 
 def _empty_cfg(data_dir: Path) -> Path:

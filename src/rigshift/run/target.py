@@ -5,54 +5,67 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rigshift import paths
 from rigshift.errors import UserError
-from rigshift.model import site_file
-from rigshift.render import render_site
+from rigshift.render import render
+from rigshift.site import Site
 
 
 @dataclass
-class Target:
+class ConvergeTarget:
     """Inventory files, ansible-runner's data dir and extra environment for one converge."""
 
-    site_name: str
-    site_dir: Path
+    site: Site
     inventory: list[Path]
     data_dir: Path
+    # Where the run record goes.
+    record_dir: Path
     env: dict[str, str] = field(default_factory=dict)
-    # Role variables the target overrides (a lab keeps its evidence away from the site's).
+    # Role variables the target sets: paths on the control machine, from the site's layout
+    # (a lab keeps its evidence away from the site's).
     extravars: dict[str, str] = field(default_factory=dict)
 
 
-def prepare(site: str | Path, lab: str | None = None) -> Target:
+def prepare(site: Site, lab: str | None = None) -> ConvergeTarget:
     """Render the site, then point at its rigs or, with `lab`, at the running lab of that name."""
-    site_dir = site_file(site).parent.resolve()
-    render_site(site_dir)
-    site_name = site_dir.name
-    hosts = site_dir / "generated" / "hosts.yml"
+    layout = site.layout
+    render(site)
+    # Derived from the site folder, never its name: two copies of a site under one name must
+    # not overwrite each other's admin kubeconfig.
+    extravars = {"kubernetes_kubeconfig_dest": str(layout.kubeconfig)}
     if lab is None:
-        return Target(site_name, site_dir, [hosts], paths.ROOT / "build" / site_name / "runner")
+        return ConvergeTarget(
+            site,
+            [layout.hosts],
+            layout.runner,
+            layout.runs,
+            extravars=extravars
+            | {
+                "decommission_evidence_dir": str(layout.evidence),
+                "verify_record_dir": str(layout.acceptance),
+            },
+        )
 
     from rigshift.lab import Lab  # the lab needs root tools; only load it when asked for
 
     running = Lab.load(lab)
-    if running.site.resolve() != site_dir:
+    if running.layout.root != layout.root:
         raise UserError(
-            f"--lab {lab}: that lab stands in for {running.site}, not {site_dir}; "
-            f"start one for this site with `rigshift lab up --site {site} --name <name>`"
+            f"--lab {lab}: that lab stands in for {running.layout.root}, not {layout.root}; "
+            f"start one for this site with `rigshift lab up --site {layout.root} --name <name>`"
         )
     if not running.connection_file.exists():
         running.write_connection_vars()
-    return Target(
-        site_name,
-        site_dir,
-        [hosts, running.connection_file],
+    return ConvergeTarget(
+        site,
+        [layout.hosts, running.connection_file],
         running.dir / "runner",
+        layout.runs,
         # Labs reuse the same addresses: each lab keeps its own SSH control sockets so two
         # labs never share a multiplexed connection.
         {"ANSIBLE_SSH_CONTROL_PATH_DIR": f"/tmp/.rigshift-cp-{running.name}"},
         # Several labs of one site may run at once: each keeps its records in its own dir.
-        {
+        extravars
+        | {
             "decommission_evidence_dir": str(running.dir / "evidence"),
             "verify_record_dir": str(running.dir / "acceptance"),
         },

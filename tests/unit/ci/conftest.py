@@ -14,7 +14,8 @@ import pytest
 from rigshift.ci import STEPS
 from rigshift.cli import ci as ci_command
 from rigshift.cli import main
-from rigshift.render import render_site
+from rigshift.render import render
+from rigshift.site import Site
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -73,7 +74,7 @@ def lab_copy(tmp_path: Path) -> Path:
     site = tmp_path / "inventories" / "lab"
     site.mkdir(parents=True)
     shutil.copy(ROOT / "inventories" / "lab" / "site.yaml", site / "site.yaml")
-    render_site(site)
+    render(Site.load(site))
     return site
 
 

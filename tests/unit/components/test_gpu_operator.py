@@ -20,8 +20,8 @@ from rigshift.components.gpu_operator import (
     gpu_operator_values,
     unknown_value_keys,
 )
-from rigshift.model import load_site
 from rigshift.plan import assess
+from rigshift.site import Site
 from tests.conftest import ROOT
 
 
@@ -37,7 +37,7 @@ def facts(**changes: object) -> GpuFacts:
 
 
 def example_farm_facts() -> GpuFacts:
-    site = load_site(ROOT / "inventories" / "example-farm")
+    site = Site.load(ROOT / "inventories" / "example-farm").model
     return GpuFacts.from_plan(site, assess(site))
 
 

@@ -7,12 +7,12 @@ from click.testing import CliRunner
 
 from rigshift.cli import cli
 from rigshift.errors import UserError
-from rigshift.lab import system
+from rigshift.lab import processes
 from rigshift.lab.cache import config_text
 
 
 def test_without_root_lab_up_says_why_and_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(system.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(processes.os, "geteuid", lambda: 1000)
     result = CliRunner().invoke(cli, ["lab", "up", "--hosts", "1"])
     assert result.exit_code == 2
     assert "needs root" in result.stderr
@@ -20,14 +20,14 @@ def test_without_root_lab_up_says_why_and_exits_2(monkeypatch: pytest.MonkeyPatc
 
 
 def test_a_missing_tool_names_the_debian_package(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(system.os, "geteuid", lambda: 0)
-    monkeypatch.setattr(system.sys, "platform", "linux")
-    real = system.shutil.which
+    monkeypatch.setattr(processes.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(processes.sys, "platform", "linux")
+    real = processes.shutil.which
     monkeypatch.setattr(
-        system.shutil, "which", lambda tool: None if tool == "systemd-nspawn" else real(tool)
+        processes.shutil, "which", lambda tool: None if tool == "systemd-nspawn" else real(tool)
     )
     with pytest.raises(UserError, match="systemd-container"):
-        system.require_root()
+        processes.require_root()
 
 
 def test_the_cache_listens_on_loopback_only_and_keeps_its_own_directories() -> None:

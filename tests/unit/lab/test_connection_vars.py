@@ -7,22 +7,26 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rigshift.lab import core
-from rigshift.lab.plan import make_plan
-from rigshift.model import load_site
+from rigshift.lab import DEFAULT_NAME, Lab, LabState, cache, make_topology
+from rigshift.paths import SiteLayout
+from rigshift.site import Site
 
 LAB_SITE = Path(__file__).resolve().parents[3] / "inventories" / "lab"
 
 
+def _lab(name: str) -> Lab:
+    topology = make_topology(Site.load(LAB_SITE).model, name, 4)
+    return Lab(LabState(topology, LAB_SITE, "none", []))
+
+
 @pytest.fixture
-def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> core.Lab:
-    monkeypatch.setattr(core, "LABS", tmp_path)
-    plan = make_plan(load_site(LAB_SITE), "t42", 4)
-    return core.Lab("t42", plan, {"hosts": {}}, LAB_SITE)
+def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Lab:
+    monkeypatch.setattr(cache, "LABS", tmp_path)
+    return _lab("t42")
 
 
 def test_every_host_is_reached_through_its_own_namespace_with_host_keys_checked(
-    lab: core.Lab,
+    lab: Lab,
 ) -> None:
     path = lab.write_connection_vars()
     assert path == lab.dir / "lab-connection.yml"
@@ -38,12 +42,20 @@ def test_every_host_is_reached_through_its_own_namespace_with_host_keys_checked(
         assert f"UserKnownHostsFile={lab.known_hosts}" in args
 
 
-def test_hosts_beyond_the_site_file_are_grouped_apart(lab: core.Lab) -> None:
+def test_hosts_beyond_the_site_file_are_grouped_apart(lab: Lab) -> None:
     inventory = yaml.safe_load(lab.write_connection_vars().read_text())["all"]
     assert list(inventory["children"]["lab_extra"]["hosts"]) == ["lab-x4"]
 
 
-def test_only_the_default_lab_writes_beside_the_rendered_inventory(lab: core.Lab) -> None:
-    default = core.Lab(core.DEFAULT_NAME, lab.plan, {"hosts": {}}, LAB_SITE)
-    assert default.connection_file == LAB_SITE / "generated" / "lab-connection.yml"
+def test_only_the_default_lab_writes_beside_the_rendered_inventory(lab: Lab) -> None:
+    default = _lab(DEFAULT_NAME)
+    assert default.connection_file == SiteLayout.of(LAB_SITE).lab_connection
     assert lab.connection_file.parent == lab.dir
+
+
+def test_the_state_file_round_trips_without_reading_the_site_again(lab: Lab) -> None:
+    lab.state.dir.mkdir(parents=True)
+    lab.state.save()
+    again = LabState.read(lab.name)
+    assert again == lab.state
+    assert again is not None and again.topology.host("lab-2").address == lab.host("lab-2").address

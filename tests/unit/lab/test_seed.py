@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from rigshift.lab.plan import LabHost
+from rigshift.lab.processes import LabError
 from rigshift.lab.seed import put, seed_hiveos
-from rigshift.lab.system import LabError
+from rigshift.lab.topology import LabHost
 
 HOST = LabHost(
     name="lab-2",

@@ -15,7 +15,7 @@ import pytest
 
 from rigshift.cli import main
 from rigshift.model import SiteError, load_site, parse_site
-from rigshift.site import load_checked
+from rigshift.site import Site
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ def test_broken_site(
     case = CASES[name]
     site_dir = _broken(lab_site_text, tmp_path, case)
     with pytest.raises(SiteError) as raised:
-        load_checked(site_dir)
+        Site.load(site_dir)
     assert case.path in raised.value.paths
     problem = next(p for p in raised.value.problems if p.path == case.path)
     assert case.says in f"{problem.message} {problem.hint}"

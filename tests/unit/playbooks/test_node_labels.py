@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from rigshift.model import load_site
 from rigshift.plan import assess
 from rigshift.render.inventory import host_vars
+from rigshift.site import Site
 from tests.conftest import ROOT
 from tests.unit.playbooks.plugins import load
 
@@ -12,7 +12,7 @@ labels_mod = load("kubernetes", "filter_plugins/node_labels.py")
 
 
 def lab_rigs() -> dict[str, dict[str, object]]:
-    site = load_site(ROOT / "inventories" / "lab")
+    site = Site.load(ROOT / "inventories" / "lab").model
     return host_vars(site, assess(site))
 
 

@@ -12,11 +12,10 @@ from click.testing import CliRunner
 
 from rigshift import paths
 from rigshift.cli import cli
-from rigshift.model import SiteModel
-from rigshift.plan import Assessment
-from rigshift.render import MANIFEST, TARGETS, render, render_site
+from rigshift.paths import SiteLayout
+from rigshift.render import TARGETS, RenderResult, render
 from rigshift.render.engine import HEADER, environment, to_yaml
-from rigshift.site import load_checked
+from rigshift.site import Site
 
 ROOT = paths.ROOT
 
@@ -28,6 +27,10 @@ def lab(tmp_path: Path) -> Path:
     site_dir.mkdir()
     shutil.copy(ROOT / "inventories" / "lab" / "site.yaml", site_dir / "site.yaml")
     return site_dir
+
+
+def render_site(site_dir: Path) -> RenderResult:
+    return render(Site.load(site_dir))
 
 
 def _hosts(site_dir: Path) -> dict:  # type: ignore[type-arg]
@@ -143,26 +146,40 @@ def test_files_it_does_not_own_survive(lab: Path) -> None:
 
 
 def test_a_file_no_target_renders_any_more_is_removed(lab: Path) -> None:
-    def extra(site: SiteModel, assessment: Assessment, site_dir: Path) -> list[tuple[Path, str]]:
-        return [(site_dir / "generated" / "group_vars" / "gpu_nodes" / "extra.yml", "x: 1\n")]
+    def extra(site: Site) -> list[tuple[Path, str]]:
+        return [(site.layout.group_vars / "gpu_nodes" / "extra.yml", "x: 1\n")]
 
-    site, assessment = load_checked(lab)
-    render(site, assessment, lab, [*TARGETS, extra])
-    stale = lab / "generated" / "group_vars" / "gpu_nodes" / "extra.yml"
+    site = Site.load(lab)
+    render(site, [*TARGETS, extra])
+    stale = site.layout.group_vars / "gpu_nodes" / "extra.yml"
     assert stale.exists()
-    result = render(site, assessment, lab)
+    dry = render(site, dry_run=True)
+    assert dry.stale() == [f"not rendered any more: {stale}"]
+    assert stale.exists(), "a dry run removes nothing"
+    result = render(site)
     assert result.removed == [stale]
     assert not stale.parent.exists()
-    assert "extra.yml" not in (lab / "generated" / MANIFEST).read_text()
+    assert "extra.yml" not in site.layout.render_manifest.read_text()
+
+
+def test_a_dry_run_reports_missing_and_differing_files_and_writes_nothing(lab: Path) -> None:
+    site = Site.load(lab)
+    before = render(site, dry_run=True)
+    assert not before.up_to_date
+    assert f"missing: {site.layout.hosts}" in before.stale()
+    assert not site.layout.generated.exists()
+    render(site)
+    assert render(site, dry_run=True).up_to_date
+    site.layout.hosts.write_text(site.layout.hosts.read_text() + "# edited by hand\n")
+    assert render(site, dry_run=True).stale() == [f"differs: {site.layout.hosts}"]
 
 
 def test_a_failing_target_writes_nothing(lab: Path) -> None:
-    def broken(site: SiteModel, assessment: Assessment, site_dir: Path) -> list[tuple[Path, str]]:
-        return [(site_dir / "x", environment().from_string("{{ nope }}").render())]
+    def broken(site: Site) -> list[tuple[Path, str]]:
+        return [(site.layout.root / "x", environment().from_string("{{ nope }}").render())]
 
-    site, assessment = load_checked(lab)
     with pytest.raises(Exception, match="nope"):
-        render(site, assessment, lab, [*TARGETS, broken])
+        render(Site.load(lab), [*TARGETS, broken])
     assert not (lab / "generated").exists()
 
 
@@ -217,7 +234,7 @@ def test_cli_render_refuses_a_broken_site(lab: Path) -> None:
 def test_committed_manifests_mean_the_same_in_every_clone(site: str) -> None:
     # The manifest is committed with the rendered files; an absolute path in it (the stack
     # config lives outside the site folder) made every other clone look stale.
-    manifest = ROOT / "inventories" / site / "generated" / MANIFEST
+    manifest = SiteLayout.of(ROOT / "inventories" / site).render_manifest
     files = json.loads(manifest.read_text())["files"]
     assert files, "the manifest lists what render wrote"
     assert all(not f.startswith("/") for f in files), files

@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from rigshift.cli import cli
 from rigshift.cli import converge as converge_cli
-from rigshift.run import PHASES, RunResult, Target
+from rigshift.run import PHASES, ConvergeTarget, RunResult
+from rigshift.site import Site
 
 
 @pytest.fixture
@@ -18,12 +19,12 @@ def phases_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[st
     """Replace rendering and ansible-runner; record the phases each converge was asked for."""
     seen: list[tuple[str, ...]] = []
 
-    def fake_prepare(site: str, lab: str | None) -> Target:
-        return Target("lab", tmp_path, [tmp_path / "hosts.yml"], tmp_path / "data")
+    def fake_prepare(site: Site, lab: str | None) -> ConvergeTarget:
+        return ConvergeTarget(site, [tmp_path / "hosts.yml"], tmp_path / "data", tmp_path / "runs")
 
-    def fake_converge(site_name: str, inventory: Any, options: Any, **_: Any) -> RunResult:
+    def fake_converge(target: ConvergeTarget, options: Any, **_: Any) -> RunResult:
         seen.append(tuple(options.phases))
-        return RunResult(site=site_name, options=options, started="now")
+        return RunResult(site=target.site.name, options=options, started="now")
 
     monkeypatch.setattr(converge_cli, "prepare", fake_prepare)
     monkeypatch.setattr(converge_cli, "converge", fake_converge)

@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 
 from rigshift.components.host_layer import inventory_hash
+from rigshift.paths import SiteLayout
 from rigshift.preview import PlannedResource, Preview, run_offline, validate
 from rigshift.preview.offline import COMMAND_OUTPUT, PLACEHOLDER_SECRETS
 from rigshift.preview.report import as_json, table
+from rigshift.site import Site
 from tests.conftest import ROOT
 from tests.unit.stacks.conftest import scaled_fleet
 
@@ -25,7 +27,7 @@ MakeSite = Callable[[Callable[[dict[str, Any]], dict[str, Any]]], Path]
 
 @pytest.fixture(scope="module")
 def farm() -> Preview:
-    return run_offline(ROOT / "inventories" / "example-farm")
+    return run_offline(Site.load(ROOT / "inventories" / "example-farm"))
 
 
 def of_kind(preview: Preview, kind: str) -> list[PlannedResource]:
@@ -37,9 +39,9 @@ def in_namespace(resources: list[PlannedResource], namespace: str) -> list[Plann
 
 
 def test_every_tenant_namespace_has_a_gpu_quota_and_a_default_deny_policy(farm: Preview) -> None:
-    tenants = [t.name for t in farm.site.tenants]
+    tenants = [t.name for t in farm.site.model.tenants]
     assert tenants
-    for tenant in farm.site.tenants:
+    for tenant in farm.site.model.tenants:
         quotas = in_namespace(of_kind(farm, "ResourceQuota"), tenant.name)
         assert [q.manifest["spec"]["hard"]["requests.nvidia.com/gpu"] for q in quotas] == [
             str(tenant.gpu_quota)
@@ -55,7 +57,7 @@ def test_every_tenant_namespace_has_a_gpu_quota_and_a_default_deny_policy(farm: 
 
 
 def test_every_tenant_namespace_enforces_pod_security_restricted(farm: Preview) -> None:
-    tenant_names = {t.name for t in farm.site.tenants}
+    tenant_names = {t.name for t in farm.site.model.tenants}
     namespaces = {
         n.manifest["metadata"]["name"]: n.manifest["metadata"]["labels"]
         for n in of_kind(farm, "Namespace")
@@ -67,7 +69,7 @@ def test_every_tenant_namespace_enforces_pod_security_restricted(farm: Preview) 
 def test_each_tenant_group_is_admin_of_its_own_namespace_only(farm: Preview) -> None:
     bindings = of_kind(farm, "RoleBinding")
     assert not of_kind(farm, "ClusterRoleBinding")
-    for tenant in farm.site.tenants:
+    for tenant in farm.site.model.tenants:
         (binding,) = in_namespace(bindings, tenant.name)
         assert binding.manifest["subjects"] == [
             {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": tenant.admin_group}
@@ -96,8 +98,8 @@ def test_gpu_operator_on_a_geforce_site_uses_the_proprietary_module_and_no_mig(
 
 def test_the_metallb_pool_equals_the_sites(farm: Preview) -> None:
     (pool,) = of_kind(farm, "IPAddressPool")
-    assert pool.manifest["spec"]["addresses"] == farm.site.network.load_balancer_pool
-    assert farm.outputs["load_balancer_pool"] == farm.site.network.load_balancer_pool
+    assert pool.manifest["spec"]["addresses"] == farm.site.model.network.load_balancer_pool
+    assert farm.outputs["load_balancer_pool"] == farm.site.model.network.load_balancer_pool
     assert len(of_kind(farm, "L2Advertisement")) == 1 and not of_kind(farm, "BGPPeer")
 
 
@@ -133,8 +135,8 @@ def test_every_plain_object_of_the_example_farm_validates(farm: Preview) -> None
 def test_a_10000_rig_site_builds_the_same_resources_as_the_example_farm(
     farm: Preview, make_site: MakeSite
 ) -> None:
-    big = run_offline(make_site(lambda data: scaled_fleet(data, 10_000)))
-    assert len(big.site.fleet.rigs) == 10_000
+    big = run_offline(Site.load(make_site(lambda data: scaled_fleet(data, 10_000))))
+    assert len(big.site.model.fleet.rigs) == 10_000
     assert Counter((r.type, r.name) for r in big.resources) == Counter(
         (r.type, r.name) for r in farm.resources
     )
@@ -145,7 +147,7 @@ def test_bgp_peers_replace_l2_announcements(make_site: MakeSite) -> None:
         data["network"]["bgp_peers"] = [{"address": "10.40.0.1", "asn": 64512, "local_asn": 64513}]
         return data
 
-    preview = run_offline(make_site(with_peers))
+    preview = run_offline(Site.load(make_site(with_peers)))
     (peer,) = of_kind(preview, "BGPPeer")
     assert peer.manifest["spec"] == {"myASN": 64513, "peerASN": 64512, "peerAddress": "10.40.0.1"}
     assert len(of_kind(preview, "BGPAdvertisement")) == 1 and not of_kind(
@@ -159,7 +161,7 @@ def test_a_quota_that_is_not_a_quantity_names_the_tenant_field(make_site: MakeSi
         data["tenants"][1]["cpu_quota"] = "96 cores"
         return data
 
-    problems = validate(run_offline(make_site(bad_quota)))
+    problems = validate(run_offline(Site.load(make_site(bad_quota))))
     assert problems
     assert all("tenants[1].cpu_quota (tenant 'research-lab')" in p for p in problems)
     assert any(
@@ -169,12 +171,12 @@ def test_a_quota_that_is_not_a_quantity_names_the_tenant_field(make_site: MakeSi
 
 def test_the_host_layer_converges_first_and_hands_over_a_secret_kubeconfig() -> None:
     lab = ROOT / "inventories" / "lab"
-    preview = run_offline(lab, {"rigshift:hostLayer": "true"})
+    preview = run_offline(Site.load(lab), {"rigshift:hostLayer": "true"})
     commands = {r.name: r for r in preview.resources if r.type == "command:local:Command"}
     assert set(commands) == {"host-converge", "host-kubeconfig"}
     converge, read = commands["host-converge"], commands["host-kubeconfig"]
     assert converge.manifest["create"] == f"rigshift converge {lab}"
-    assert converge.manifest["triggers"] == [inventory_hash(lab)]
+    assert converge.manifest["triggers"] == [inventory_hash(SiteLayout.of(lab))]
     assert read.manifest["logging"] == "none"
     (provider,) = [r for r in preview.resources if r.type == "pulumi:providers:kubernetes"]
     assert provider.shown["kubeconfig"] == "[secret]"
@@ -190,9 +192,12 @@ def test_prometheus_scrapes_the_dcgm_exporter_and_grafana_loads_the_gpu_dashboar
     spec = release(farm, "kube-prometheus-stack").manifest["values"]["prometheus"]["prometheusSpec"]
     # Every ServiceMonitor is selected, including the operator's, which has no release label.
     assert spec["serviceMonitorSelectorNilUsesHelmValues"] is False
-    assert spec["retention"] == farm.site.observability.retention
+    assert spec["retention"] == farm.site.model.observability.retention
     volume = spec["storageSpec"]["volumeClaimTemplate"]["spec"]
-    assert volume["resources"]["requests"]["storage"] == f"{farm.site.observability.storage_gb}Gi"
+    assert (
+        volume["resources"]["requests"]["storage"]
+        == f"{farm.site.model.observability.storage_gb}Gi"
+    )
     (dashboards,) = [
         c
         for c in of_kind(farm, "ConfigMap")
@@ -209,5 +214,5 @@ def test_the_stack_files_plain_settings_reach_the_program(tmp_path: Path) -> Non
     (tmp_path / "stacks").mkdir()
     (tmp_path / "stacks" / "Pulumi.yaml").write_text("name: rigshift\nruntime: python\n")
     (tmp_path / "stacks" / "Pulumi.lab.yaml").write_text("config:\n  rigshift:hostLayer: true\n")
-    preview = run_offline(site_dir)
+    preview = run_offline(Site.load(site_dir))
     assert "host" in preview.by_component()

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from rigshift.model import load_site
-from rigshift.plan import assess
 from rigshift.render.stack import stack_config_target
+from rigshift.site import Site
 from tests.conftest import ROOT
 
 
@@ -24,8 +23,7 @@ def repo_with_lab(tmp_path: Path) -> Path:
 
 
 def render(site_dir: Path) -> tuple[Path, dict[str, object]]:
-    site = load_site(site_dir)
-    ((path, text),) = stack_config_target(site, assess(site), site_dir)
+    ((path, text),) = stack_config_target(Site.load(site_dir))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path, yaml.safe_load(text)
@@ -58,7 +56,7 @@ def test_render_keeps_secrets_and_keys_it_does_not_own(tmp_path: Path) -> None:
     assert config["rigshift:site"] == "../inventories/lab/site.yaml"
     assert config["rigshift:hostLayer"] == "true"
     assert config["rigshift:grafanaAdminPassword"] == {"secure": "v1:AAAABBBB"}
-    again = stack_config_target(load_site(site_dir), assess(load_site(site_dir)), site_dir)
+    again = stack_config_target(Site.load(site_dir))
     assert again[0][1] == stack.read_text()
 
 
@@ -69,5 +67,6 @@ def test_a_site_outside_the_repository_layout_gets_its_stack_config_in_generated
     site_dir.mkdir()
     shutil.copy(ROOT / "inventories" / "lab" / "site.yaml", site_dir)
     path, document = render(site_dir)
-    assert path == site_dir / "generated" / "Pulumi.lab.yaml"
+    # The stack is named after the folder, so a copy never takes the original's stack config.
+    assert path == site_dir / "generated" / "Pulumi.copy-of-lab.yaml"
     assert document["config"]["rigshift:site"] == "../site.yaml"

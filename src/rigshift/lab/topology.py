@@ -1,6 +1,7 @@
-"""The lab's plan: which hosts, their names, addresses, namespaces and interfaces.
+"""The lab's topology: which hosts, their names, addresses, namespaces and interfaces.
 
-Pure functions over the site model, so that the plan can be unit-tested without root.
+Pure functions over the site model, so that the topology can be unit-tested without root. It is
+decided once, at `lab up`, and kept in the lab's state: later commands never re-read the site.
 
 Every lab keeps the site's own management addressing (198.18.0.0/24 for inventories/lab) inside
 its namespaces; two labs never see each other's namespaces, so they can share the same addresses.
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from rigshift.errors import UserError
 from rigshift.model import SiteModel
@@ -50,9 +52,17 @@ class LabHost:
         """Switch-side veth name for each host NIC (named inside the switch namespace)."""
         return {nic: f"h{self.index}{nic[-1]}" for nic, _ in HOST_NICS}
 
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self) | {"address": str(self.address), "roles": list(self.roles)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LabHost:
+        address = ipaddress.IPv4Address(data["address"])
+        return cls(**data | {"address": address, "roles": tuple(data["roles"])})
+
 
 @dataclass(frozen=True)
-class LabPlan:
+class LabTopology:
     """Everything `lab up` creates, decided before anything is created."""
 
     name: str
@@ -70,6 +80,29 @@ class LabPlan:
                 return host
         known = ", ".join(h.name for h in self.hosts)
         raise UserError(f"lab {self.name!r} has no host {name!r} (hosts: {known})")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "site_name": self.site_name,
+            "hosts": [h.to_json() for h in self.hosts],
+            "gateway": str(self.gateway),
+            "network": str(self.network),
+            "switch_netns": self.switch_netns,
+            "bridges": dict(self.bridges),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LabTopology:
+        return cls(
+            name=data["name"],
+            site_name=data["site_name"],
+            hosts=tuple(LabHost.from_json(h) for h in data["hosts"]),
+            gateway=ipaddress.IPv4Address(data["gateway"]),
+            network=ipaddress.IPv4Network(data["network"]),
+            switch_netns=data["switch_netns"],
+            bridges=dict(data["bridges"]),
+        )
 
 
 def check_lab_name(name: str) -> str:
@@ -106,8 +139,8 @@ def reserved(site: SiteModel, address: ipaddress.IPv4Address) -> bool:
     return any(first <= address <= last for first, last in pools)
 
 
-def make_plan(site: SiteModel, lab_name: str, count: int | None = None) -> LabPlan:
-    """Plan a lab of `count` hosts (default: one per rig of the site file).
+def make_topology(site: SiteModel, lab_name: str, count: int | None = None) -> LabTopology:
+    """The topology of a lab of `count` hosts (default: one per rig of the site file).
 
     The first hosts are the site's rigs, in file order, with their names and addresses, so the
     rendered inventory works against them unchanged. Hosts beyond the site file (for scale
@@ -166,7 +199,7 @@ def make_plan(site: SiteModel, lab_name: str, count: int | None = None) -> LabPl
                 in_site=False,
             )
         )
-    return LabPlan(
+    return LabTopology(
         name=lab_name,
         site_name=site.site.name,
         hosts=tuple(hosts),
