@@ -13,11 +13,12 @@ import click
 
 from rigshift import __version__
 from rigshift.cli import ci, converge, discover, lab, plan, preview, render, site
-from rigshift.errors import UserError
+from rigshift.errors import RigshiftExit
 
 
 class RigshiftGroup(click.Group):
-    """Turns a user mistake into a message on stderr and its exit code, with no traceback.
+    """Turns a bad input (2) or a failed run (1) into a message on stderr and its exit code,
+    with no traceback: the one place a command's outcome becomes an exit code.
 
     Done here rather than only in `main` so that click's test runner sees the same exit code
     as a user at a terminal.
@@ -26,7 +27,7 @@ class RigshiftGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except UserError as exc:
+        except RigshiftExit as exc:
             click.echo(f"error: {exc.render()}", err=True)
             ctx.exit(exc.exit_code)
 

@@ -8,6 +8,7 @@ import click
 
 from rigshift import paths
 from rigshift.ci import STEPS, Context, Status, Step, StepResult, junit_xml, markdown, run_ci
+from rigshift.errors import RunFailed
 from rigshift.files import write_atomic
 
 STYLE = {
@@ -82,7 +83,9 @@ def ci(
     for result in report.steps:
         if result.status is not Status.PASS:
             click.echo(f"  {result.name}: {result.status.value}: {result.summary}")
-    click.get_current_context().exit(report.exit_code)
+    if not report.passed:
+        failed = [r.name for r in report.steps if r.status is Status.FAIL]
+        raise RunFailed(f"rigshift ci: {len(failed)} check(s) failed: {', '.join(failed)}")
 
 
 COMMANDS = (ci,)

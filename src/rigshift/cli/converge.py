@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from rich.console import Console
 
+from rigshift.errors import RunFailed
 from rigshift.run import CHECK_MODE_PHASES, PHASES, ConvergeOptions, check_phases, converge, prepare
 from rigshift.run.progress import Progress, summary
 from rigshift.site import Site
@@ -48,7 +49,12 @@ def converge_command(
         result = converge(target, options, listener=progress)
     console.print(summary(result))
     if not result.ok:
-        raise SystemExit(1)
+        failed = result.failed_hosts()
+        raise RunFailed(
+            f"converge failed on {len(failed)} host(s): {', '.join(sorted(failed))}"
+            if failed
+            else f"converge stopped: {'; '.join(result.phase_errors().values())}"
+        )
 
 
 COMMANDS = (converge_command,)

@@ -15,7 +15,7 @@ from rigshift.discover import (
     read_survey_dir,
     run_survey,
 )
-from rigshift.errors import UserError
+from rigshift.errors import RunFailed, UserError
 from rigshift.files import write_atomic
 from rigshift.model import SiteError, parse_site
 from rigshift.paths import SiteLayout
@@ -106,7 +106,7 @@ def discover(
                 f"{len(result.unchanged)} unchanged"
             )
     if unreachable:
-        sys.exit(1)
+        raise RunFailed(f"{len(unreachable)} rig(s) not surveyed: {', '.join(unreachable)}")
 
 
 def _survey(

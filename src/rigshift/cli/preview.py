@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
-from rigshift.errors import UserError
+from rigshift.errors import RunFailed
 from rigshift.site import Site
 
 
@@ -25,7 +24,7 @@ def preview(site: str, as_json: bool, summary: bool, real: bool) -> None:
     """List every resource the site's stack would create and validate its Kubernetes objects.
 
     Runs the stack program offline under Pulumi's mocks: no CLI, cluster or network needed.
-    Exits 2, naming the object and site field, when an object would be rejected.
+    Exits 1, naming the object and site field, when an object would be rejected.
     """
     # Pulumi and the schemas are heavy imports: only the command that needs them pays.
     from rigshift import preview as engine
@@ -33,7 +32,10 @@ def preview(site: str, as_json: bool, summary: bool, real: bool) -> None:
 
     loaded = Site.load(site)
     if real:
-        sys.exit(engine.run_pulumi(loaded))
+        code = engine.run_pulumi(loaded)
+        if code != 0:
+            raise RunFailed(f"pulumi preview failed (exit {code}); its output is above")
+        return
     planned = engine.run_offline(loaded)
     schema = engine.schema_version(loaded.model.kubernetes.minor)
     problems = engine.validate(planned)
@@ -44,7 +46,7 @@ def preview(site: str, as_json: bool, summary: bool, real: bool) -> None:
     else:
         click.echo(report.table(planned, schema))
     if problems:
-        raise UserError(
+        raise RunFailed(
             f"{len(problems)} object(s) would be rejected by the Kubernetes {schema} API; "
             "nothing was applied:\n  - " + "\n  - ".join(problems)
         )

@@ -77,7 +77,10 @@ def _from_pydantic(err: Any) -> Problem:
         return Problem(loc, "required field is missing", "add it")
     value = err.get("input")
     shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
-    return Problem(loc, f"{err['msg']}{shown}")
+    # A validator's own sentence, without pydantic's "Value error, " in front of it.
+    error = (err.get("ctx") or {}).get("error")
+    message = str(error) if kind == "value_error" and error is not None else err["msg"]
+    return Problem(loc, f"{message}{shown}")
 
 
 def _fields_at(loc: tuple[Any, ...]) -> list[str]:

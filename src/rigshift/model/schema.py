@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rigshift.model.quantity import Quantity
+
 Redundancy = Literal["N", "N+1", "2N"]
 Name = Annotated[
     str,
@@ -231,8 +233,8 @@ class Observability(Strict):
 class Tenant(Strict):
     name: Name
     gpu_quota: int = Field(ge=0, description="Most GPUs the tenant's pods may request at once.")
-    cpu_quota: str = Field("32", description="Kubernetes quantity of CPU, e.g. '32' or '8000m'.")
-    memory_quota: str = Field("128Gi", description="Kubernetes quantity of memory, e.g. '128Gi'.")
+    cpu_quota: Quantity = Field("32", description="Kubernetes quantity of CPU: '32', '8000m'.")
+    memory_quota: Quantity = Field("128Gi", description="Kubernetes quantity of memory: '128Gi'.")
     group: str = Field("", description="Identity-provider group bound to the tenant's admin role.")
 
     @property

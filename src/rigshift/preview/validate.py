@@ -10,12 +10,12 @@ package and are checked for the fields MetalLB needs.
 from __future__ import annotations
 
 import ipaddress
-import re
 from typing import Any
 
 import kubernetes_validate
 from kubernetes_validate.utils import all_versions
 
+from rigshift.model.quantity import QUANTITY
 from rigshift.model.schema import parse_pool_entry
 from rigshift.preview.offline import PlannedResource, Preview
 
@@ -27,11 +27,6 @@ PLAIN_GROUPS = {
     "storage.k8s.io": "storage.k8s.io",
 }
 METALLB_GROUP = "metallb.io"
-# apimachinery's resource.Quantity grammar: sign, number, then a binary/decimal suffix or exponent.
-QUANTITY = re.compile(
-    r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)"
-    r"(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$"
-)
 # ResourceQuota keys rigshift sets, and the site field each one comes from.
 QUOTA_FIELDS = {
     "requests.nvidia.com/gpu": "gpu_quota",

@@ -244,3 +244,25 @@ def test_the_installed_command_prints_no_traceback(lab_site_text: str, tmp_path:
     assert "network.mtux: unknown key" in done.stderr
     assert "did you mean 'mtu'?" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"), [(32, "32"), ("8000m", "8000m"), ("1.5", "1.5"), ("128Gi", "128Gi")]
+)
+def test_tenant_quotas_are_kubernetes_quantities(
+    lab_site_text: str, given: object, kept: str
+) -> None:
+    text = lab_site_text.replace('cpu_quota: "8"', f"cpu_quota: {given!r}")
+    assert 'cpu_quota: "8"' in lab_site_text, "the lab site sets a CPU quota to replace"
+    assert parse_site(text, "site.yaml").tenants[0].cpu_quota == kept
+
+
+@pytest.mark.parametrize("given", ["2 cores", "-4", ".inf", "true", "12 Gi"])
+def test_a_quota_that_is_not_a_quantity_is_refused_at_its_field(
+    lab_site_text: str, given: str
+) -> None:
+    text = lab_site_text.replace('cpu_quota: "8"', f"cpu_quota: {given}")
+    with pytest.raises(SiteError) as raised:
+        parse_site(text, "site.yaml")
+    assert raised.value.paths == ["tenants[0].cpu_quota"]
+    assert "expected a Kubernetes quantity" in raised.value.render()

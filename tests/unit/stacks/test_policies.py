@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from rigshift.components.host_layer import inventory_hash
+from rigshift.model import SiteError
 from rigshift.paths import SiteLayout
 from rigshift.preview import PlannedResource, Preview, run_offline, validate
 from rigshift.preview.offline import COMMAND_OUTPUT, PLACEHOLDER_SECRETS
@@ -156,17 +157,15 @@ def test_bgp_peers_replace_l2_announcements(make_site: MakeSite) -> None:
     assert validate(preview) == []
 
 
-def test_a_quota_that_is_not_a_quantity_names_the_tenant_field(make_site: MakeSite) -> None:
+def test_a_quota_that_is_not_a_quantity_never_reaches_the_program(make_site: MakeSite) -> None:
     def bad_quota(data: dict[str, Any]) -> dict[str, Any]:
         data["tenants"][1]["cpu_quota"] = "96 cores"
         return data
 
-    problems = validate(run_offline(Site.load(make_site(bad_quota))))
-    assert problems
-    assert all("tenants[1].cpu_quota (tenant 'research-lab')" in p for p in problems)
-    assert any(
-        "spec.hard.requests.cpu = '96 cores' is not a Kubernetes quantity" in p for p in problems
-    )
+    with pytest.raises(SiteError) as raised:
+        Site.load(make_site(bad_quota))
+    assert raised.value.paths == ["tenants[1].cpu_quota"]
+    assert "expected a Kubernetes quantity" in raised.value.render()
 
 
 def test_the_host_layer_converges_first_and_hands_over_a_secret_kubeconfig() -> None:
