@@ -58,17 +58,11 @@ def host_vars(site: SiteModel, assessment: Assessment) -> dict[str, dict[str, An
 
 
 def _rig_vars(rig: Rig, verdict: RigAssessment) -> dict[str, Any]:
+    # Only what a role reads: the verdicts and classes are the groups, not variables.
     return {
         "ansible_host": str(rig.address),
         "rigshift_gpu_class": verdict.best_class,
-        "rigshift_verdict": verdict.verdict,
-        "rigshift_blockers": list(verdict.blockers),
-        "rigshift_gpu_count": rig.gpu_count,
-        "rigshift_gpus_kept": verdict.kept_gpus,
         "rigshift_gpus": _gpus(rig, verdict),
-        "rigshift_mining_os": rig.mining_os,
-        "rigshift_cpu": rig.cpu,
-        "rigshift_cpu_cores": rig.cpu_cores,
         "rigshift_ram_gb": _number(rig.ram_gb),
         "rigshift_disks": [
             {
@@ -79,9 +73,6 @@ def _rig_vars(rig: Rig, verdict: RigAssessment) -> dict[str, Any]:
                 "model": d.model,
             }
             for d in rig.disks
-        ],
-        "rigshift_nics": [
-            {"name": n.name, "speed_gbps": _number(n.speed_gbps), "mac": n.mac} for n in rig.nics
         ],
     }
 

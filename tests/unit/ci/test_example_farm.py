@@ -15,10 +15,14 @@ FARM = ROOT / "inventories" / "example-farm"
 STEPS = ["validate", "plan", "render", "playbooks", "lab", "preview"]
 
 
-def test_example_farm_passes_with_junit_and_markdown(rigshift: RunCli, tmp_path: Path) -> None:
+def test_example_farm_passes_with_junit_and_markdown(
+    rigshift: RunCli, tmp_path: Path, site_loads: list[str]
+) -> None:
     junit, md = tmp_path / "out.xml", tmp_path / "out.md"
     run = rigshift("ci", FARM, "--junit", junit, "--markdown", md)
     assert run.code == 0, run.out + run.err
+    # validate, plan, render's dry run and the stack preview share the one loaded site.
+    assert site_loads == ["example-farm"]
 
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite is not None
