@@ -48,7 +48,7 @@ class GpuSpec:
         return self.fp16_tensor_tflops is not None
 
 
-def _key(name: str) -> str:
+def name_key(name: str) -> str:
     """Normalise a name for lookup: case, spacing and punctuation do not matter."""
     return re.sub(r"[^a-z0-9]+", "", name.lower())
 
@@ -87,9 +87,9 @@ class Catalog:
         self._shared: dict[str, list[GpuSpec]] = {}
         for spec in specs:
             for name in (spec.model, *spec.aliases):
-                self._index[_key(name)] = spec
+                self._index[name_key(name)] = spec
             for name in spec.shared_names:
-                self._shared.setdefault(_key(name), []).append(spec)
+                self._shared.setdefault(name_key(name), []).append(spec)
 
     @classmethod
     def from_rows(cls, rows: list[dict[str, Any]]) -> Catalog:
@@ -103,7 +103,7 @@ class Catalog:
 
     def get(self, name: str) -> GpuSpec | None:
         """The spec for a catalogue name or alias, or None."""
-        return self._index.get(_key(name))
+        return self._index.get(name_key(name))
 
     def candidates(self, name: str, vram_gb: float | None = None) -> list[GpuSpec]:
         """Every model a reported name can stand for, narrowed by the VRAM seen when given.
@@ -137,7 +137,7 @@ class Catalog:
         names = _alternatives(bracket.group(1)) if bracket else [clean]
         found: dict[str, GpuSpec] = {}
         for each in names:
-            key = _key(_REVISION_SUFFIX.sub("", each))
+            key = name_key(_REVISION_SUFFIX.sub("", each))
             specs = [self._index[key]] if key in self._index else self._shared.get(key, [])
             if not specs:
                 return []
@@ -153,8 +153,8 @@ class Catalog:
     def suggest(self, name: str, n: int = 3) -> list[str]:
         """The closest canonical names, for an error message."""
         names = [spec.model for spec in self.specs]
-        by_key = {_key(model): model for model in names}
-        close = difflib.get_close_matches(_key(name), list(by_key), n=n, cutoff=0.5)
+        by_key = {name_key(model): model for model in names}
+        close = difflib.get_close_matches(name_key(name), list(by_key), n=n, cutoff=0.5)
         return [by_key[k] for k in close]
 
 

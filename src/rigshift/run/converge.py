@@ -161,7 +161,7 @@ def converge(
             inventory=[str(p.resolve()) for p in target.inventory],
             envvars=envvars,
             extravars=extravars or None,
-            limit=_limit(options.limit, broken),
+            limit=hosts_left(options.limit, broken),
             cmdline=" ".join(_flags(options)) or None,
             event_handler=handle,
             quiet=True,
@@ -206,7 +206,7 @@ def _flags(options: ConvergeOptions) -> list[str]:
     return [*(["--check"] if options.check else []), *(["--diff"] if options.diff else [])]
 
 
-def _limit(limit: str | None, broken: set[str]) -> str | None:
+def hosts_left(limit: str | None, broken: set[str]) -> str | None:
     """The user's --limit with the hosts that already failed taken out."""
     if not broken:
         return limit

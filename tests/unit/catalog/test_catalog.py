@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from rigshift import paths
-from rigshift.catalog import GpuSpec, _key, default_catalog
+from rigshift.catalog import GpuSpec, default_catalog, name_key
 
 SHARED = paths.ROOT.parent / "shared"
 DATASHEET = SHARED / "reference" / "gpu-datasheet-facts.csv"
@@ -123,12 +123,12 @@ def test_every_name_points_at_one_model() -> None:
     owner: dict[str, str] = {}
     for spec in SPECS:
         for name in (spec.model, *spec.aliases):
-            assert owner.setdefault(_key(name), spec.model) == spec.model, (
-                f"{name!r} names both {owner[_key(name)]} and {spec.model}"
+            assert owner.setdefault(name_key(name), spec.model) == spec.model, (
+                f"{name!r} names both {owner[name_key(name)]} and {spec.model}"
             )
     for spec in SPECS:
         for name in spec.shared_names:
-            assert _key(name) not in owner, f"shared name {name!r} is also an alias"
+            assert name_key(name) not in owner, f"shared name {name!r} is also an alias"
 
 
 def test_a_family_name_resolves_only_to_a_catalogued_board() -> None:

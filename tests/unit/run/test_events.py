@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from rigshift.run import PhaseTally, RunResult, tally
-from rigshift.run.converge import ConvergeOptions, _limit
+from rigshift.run.converge import ConvergeOptions, hosts_left
 
 EVENTS = Path(__file__).resolve().parents[2] / "fixtures" / "runner-events"
 
@@ -93,10 +93,10 @@ def test_failed_hosts_name_the_first_phase_that_broke() -> None:
 
 
 def test_hosts_that_failed_drop_out_of_later_phases() -> None:
-    assert _limit(None, set()) is None
-    assert _limit("lab-1,lab-2", set()) == "lab-1,lab-2"
-    assert _limit(None, {"lab-3", "lab-2"}) == "all,!lab-2,!lab-3"
-    assert _limit("rigs", {"lab-3"}) == "rigs,!lab-3"
+    assert hosts_left(None, set()) is None
+    assert hosts_left("lab-1,lab-2", set()) == "lab-1,lab-2"
+    assert hosts_left(None, {"lab-3", "lab-2"}) == "all,!lab-2,!lab-3"
+    assert hosts_left("rigs", {"lab-3"}) == "rigs,!lab-3"
 
 
 def test_failed_tasks_keep_their_message_for_the_record() -> None:
