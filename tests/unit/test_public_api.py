@@ -17,8 +17,8 @@ def private_uses(source: str) -> list[str]:
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rigshift"):
             found += [a.name for a in node.names if a.name.startswith("_")]
         elif isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-            if not (node.attr.startswith("__") and node.attr.endswith("__")):
-                found.append(f".{node.attr}")
+            dunder = node.attr.startswith("__") and node.attr.endswith("__")
+            found += [] if dunder else [f".{node.attr}"]
     return found
 
 
