@@ -7,7 +7,6 @@ One stack per site; `Pulumi.<site>.yaml` names the site file (see rigshift.compo
 import pulumi
 
 from rigshift.components import (
-    GpuFacts,
     GpuOperator,
     GpuOperatorArgs,
     HostLayer,
@@ -31,37 +30,41 @@ from rigshift.site import Site
 
 
 def wire(site: Site, config: StackConfig) -> Wiring:
-    """Create the site's components in dependency order; return them and the stack outputs."""
+    """Create the site's components in dependency order; return them and the stack outputs.
+
+    Every component gets the cluster provider through its options; its children inherit it.
+    """
     model, assessment = site.model, site.assessment
     parts = Wiring()
     host = None
     if config.host_layer:
-        host = parts.add(HostLayer("host", HostLayerArgs(site.layout, config.kubeconfig_path)))
+        host = parts.add(HostLayer("host", HostLayerArgs.from_site(site, config.kubeconfig_path)))
     kubeconfig = host.kubeconfig if host else None
     provider = parts.add(cluster_provider("cluster", resolve_kubeconfig(config, kubeconfig)))
 
-    network = parts.add(Network("network", NetworkArgs.from_site(model, provider)))
-    storage = parts.add(Storage("storage", StorageArgs.from_site(model, assessment, provider)))
+    def on_cluster(*after: pulumi.Resource) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(providers=[provider], depends_on=list(after))
+
+    network = parts.add(Network("network", NetworkArgs.from_site(model), on_cluster()))
+    storage = parts.add(Storage("storage", StorageArgs.from_site(model, assessment), on_cluster()))
     observability = parts.add(
         Observability(
             "observability",
             ObservabilityArgs.from_site(
-                model, provider, storage.storage_class, config.grafana_admin_password
+                model, storage.storage_class, config.grafana_admin_password
             ),
-            opts=pulumi.ResourceOptions(depends_on=[storage]),
+            on_cluster(storage),
         )
     )
-    gpus = GpuFacts.from_plan(model, assessment)
+    gpus = GpuOperatorArgs.from_site(model, assessment)
     # The operator's DCGM ServiceMonitor needs the monitoring stack's CRDs.
-    parts.add(
-        GpuOperator("gpu-operator", GpuOperatorArgs(provider, gpus, depends_on=[observability]))
-    )
-    tenancy = parts.add(Tenancy("tenancy", TenancyArgs.from_site(model, provider)))
+    parts.add(GpuOperator("gpu-operator", gpus, on_cluster(observability)))
+    tenancy = parts.add(Tenancy("tenancy", TenancyArgs.from_site(model), on_cluster()))
 
     parts.outputs = {
         "api_endpoint": api_endpoint(model),
         "load_balancer_pool": network.addresses,
-        "gpus_by_class": gpus.by_class,
+        "gpus_by_class": gpus.facts.by_class,
         "tenants": tenancy.tenants,
     }
     return parts

@@ -251,9 +251,11 @@ def _leaf_paths(values: dict[str, Any], prefix: str = "") -> list[str]:
 
 @dataclass
 class GpuOperatorArgs:
-    provider: k8s.Provider
     facts: GpuFacts
-    depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+    @classmethod
+    def from_site(cls, site: SiteModel, assessment: Assessment) -> GpuOperatorArgs:
+        return cls(GpuFacts.from_plan(site, assessment))
 
 
 class GpuOperator(pulumi.ComponentResource):
@@ -265,7 +267,7 @@ class GpuOperator(pulumi.ComponentResource):
         self, name: str, args: GpuOperatorArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("rigshift:index:GpuOperator", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        child = pulumi.ResourceOptions(parent=self)
         namespace = system_namespace(f"{name}-namespace", GPU_OPERATOR_NAMESPACE, child)
         configs = [
             k8s.core.v1.ConfigMap(
@@ -290,8 +292,18 @@ class GpuOperator(pulumi.ComponentResource):
             GPU_OPERATOR,
             namespace.metadata.name,
             self.values,
-            pulumi.ResourceOptions(
-                parent=self, provider=args.provider, depends_on=[*configs, *args.depends_on]
-            ),
+            pulumi.ResourceOptions(parent=self, depends_on=[*configs, *_after(opts)]),
         )
         self.register_outputs({"values": self.values})
+
+
+def _after(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:
+    """The component's own `depends_on`, restated on the release: the operator's ServiceMonitor
+    needs the CRDs those install, and the order should not rest on whether the engine makes a
+    child wait for its parent's dependencies."""
+    depends_on = opts.depends_on if opts is not None else None
+    if isinstance(depends_on, pulumi.Resource):
+        return [depends_on]
+    if isinstance(depends_on, list | tuple):
+        return [r for r in depends_on if isinstance(r, pulumi.Resource)]
+    return []

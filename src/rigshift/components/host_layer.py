@@ -18,6 +18,7 @@ from pulumi_command import local
 
 from rigshift import paths
 from rigshift.paths import SiteLayout
+from rigshift.site import Site
 
 
 def inventory_hash(layout: SiteLayout) -> str:
@@ -39,6 +40,10 @@ def inventory_hash(layout: SiteLayout) -> str:
 class HostLayerArgs:
     layout: SiteLayout
     kubeconfig_path: Path
+
+    @classmethod
+    def from_site(cls, site: Site, kubeconfig_path: Path) -> HostLayerArgs:
+        return cls(site.layout, kubeconfig_path)
 
 
 class HostLayer(pulumi.ComponentResource):

@@ -28,14 +28,13 @@ class BgpPeerArgs:
 
 @dataclass
 class NetworkArgs:
-    provider: k8s.Provider
     pool: list[str]
     bgp_peers: list[BgpPeerArgs] = field(default_factory=list)
 
     @classmethod
-    def from_site(cls, site: SiteModel, provider: k8s.Provider) -> NetworkArgs:
+    def from_site(cls, site: SiteModel) -> NetworkArgs:
         peers = [BgpPeerArgs(str(p.address), p.asn, p.local_asn) for p in site.network.bgp_peers]
-        return cls(provider, list(site.network.load_balancer_pool), peers)
+        return cls(list(site.network.load_balancer_pool), peers)
 
 
 class Network(pulumi.ComponentResource):
@@ -47,11 +46,11 @@ class Network(pulumi.ComponentResource):
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("rigshift:index:Network", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        child = pulumi.ResourceOptions(parent=self)
         namespace = system_namespace(f"{name}-namespace", METALLB_NAMESPACE, child)
         release = helm_release(f"{name}-metallb", METALLB, namespace.metadata.name, {}, child)
         # MetalLB's custom resources only exist once its chart has installed the CRDs.
-        crs = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[release])
+        crs = pulumi.ResourceOptions(parent=self, depends_on=[release])
 
         def metallb(part: str, version: str, kind: str, obj: str, spec: dict[str, object]) -> None:
             k8s.apiextensions.CustomResource(

@@ -59,7 +59,6 @@ def gpu_dashboard() -> str:
 
 @dataclass
 class ObservabilityArgs:
-    provider: k8s.Provider
     retention: str
     storage_gb: int
     storage_class: str
@@ -69,12 +68,11 @@ class ObservabilityArgs:
     def from_site(
         cls,
         site: SiteModel,
-        provider: k8s.Provider,
         storage_class: str,
         grafana_admin_password: pulumi.Output[str],
     ) -> ObservabilityArgs:
         o = site.observability
-        return cls(provider, o.retention, o.storage_gb, storage_class, grafana_admin_password)
+        return cls(o.retention, o.storage_gb, storage_class, grafana_admin_password)
 
 
 class Observability(pulumi.ComponentResource):
@@ -86,7 +84,7 @@ class Observability(pulumi.ComponentResource):
         self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("rigshift:index:Observability", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        child = pulumi.ResourceOptions(parent=self)
         namespace = system_namespace(f"{name}-namespace", MONITORING_NAMESPACE, child)
         k8s.core.v1.ConfigMap(
             f"{name}-gpu-dashboards",

@@ -39,15 +39,12 @@ def derived_replicas(site: SiteModel, assessment: Assessment) -> int:
 
 @dataclass
 class StorageArgs:
-    provider: k8s.Provider
     backend: str
     replicas: int
 
     @classmethod
-    def from_site(
-        cls, site: SiteModel, assessment: Assessment, provider: k8s.Provider
-    ) -> StorageArgs:
-        return cls(provider, site.storage.backend, derived_replicas(site, assessment))
+    def from_site(cls, site: SiteModel, assessment: Assessment) -> StorageArgs:
+        return cls(site.storage.backend, derived_replicas(site, assessment))
 
 
 class Storage(pulumi.ComponentResource):
@@ -59,7 +56,7 @@ class Storage(pulumi.ComponentResource):
         self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("rigshift:index:Storage", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        child = pulumi.ResourceOptions(parent=self)
         if args.backend == "longhorn":
             self.storage_class = "longhorn"
             namespace = system_namespace(f"{name}-namespace", "longhorn-system", child)
@@ -79,7 +76,7 @@ class Storage(pulumi.ComponentResource):
                 ROOK_CEPH_CLUSTER,
                 namespace.metadata.name,
                 _ceph_cluster_values(args.replicas),
-                pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[operator]),
+                pulumi.ResourceOptions(parent=self, depends_on=[operator]),
             )
         else:
             # k3s ships the local-path provisioner (RKE2 does not: see the module docstring).

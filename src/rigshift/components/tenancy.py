@@ -39,17 +39,16 @@ class TenantArgs:
 
 @dataclass
 class TenancyArgs:
-    provider: k8s.Provider
     tenants: list[TenantArgs]
     pod_security_version: str
 
     @classmethod
-    def from_site(cls, site: SiteModel, provider: k8s.Provider) -> TenancyArgs:
+    def from_site(cls, site: SiteModel) -> TenancyArgs:
         tenants = [
             TenantArgs(t.name, t.gpu_quota, t.cpu_quota, t.memory_quota, t.admin_group)
             for t in site.tenants
         ]
-        return cls(provider, tenants, f"v{site.kubernetes.minor}")
+        return cls(tenants, f"v{site.kubernetes.minor}")
 
 
 class Tenancy(pulumi.ComponentResource):
@@ -61,7 +60,7 @@ class Tenancy(pulumi.ComponentResource):
         self, name: str, args: TenancyArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("rigshift:index:Tenancy", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        child = pulumi.ResourceOptions(parent=self)
         for tenant in args.tenants:
             self._tenant(f"{name}-{tenant.name}", tenant, args.pod_security_version, child)
         self.tenants = [t.name for t in args.tenants]
@@ -88,7 +87,7 @@ class Tenancy(pulumi.ComponentResource):
         def meta(name: str) -> Any:
             return {"name": name, "namespace": ns}
 
-        in_ns = pulumi.ResourceOptions(parent=self, provider=child.provider, depends_on=[namespace])
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
         k8s.core.v1.ResourceQuota(
             f"{prefix}-quota",
             metadata=meta("rigshift-quota"),
