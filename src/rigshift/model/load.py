@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from rigshift.model.checks import cross_field_problems
 from rigshift.model.errors import Problem, SiteError
 from rigshift.model.schema import SiteModel
+from rigshift.model.text import text_problems
 from rigshift.paths import SITE_FILE
 
 # libyaml's parser is several times faster than the pure-Python one; a 10,000-rig file
@@ -54,6 +55,9 @@ def parse_site(text: str, file: Path | str | None = None) -> SiteModel:
         raise SiteError(
             file, [Problem((), "expected a mapping with 'site', 'network', ... 'fleet' at the top")]
         )
+    problems = text_problems(data)
+    if problems:
+        raise SiteError(file, _with_lines(text, problems))
     try:
         site = SiteModel.model_validate(data)
     except ValidationError as exc:

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
 from rigshift.model import SiteModel
 from rigshift.plan import assess
-from rigshift.render.engine import render_template
+from rigshift.render.engine import read_rendered, render_template
 from rigshift.site import Site
 from tests.conftest import ROOT
 
@@ -20,7 +18,7 @@ def rendered(site: SiteModel) -> dict[str, Any]:
     out: dict[str, Any] = {}
     context = {"site": site, "assessment": assess(site)}
     for topic in TOPICS:
-        out |= yaml.safe_load(render_template(f"group_vars/all/{topic}.yml.j2", context))
+        out |= read_rendered(render_template(f"group_vars/all/{topic}.yml.j2", context))
     return out
 
 

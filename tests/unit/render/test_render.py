@@ -15,7 +15,7 @@ from rigshift import paths
 from rigshift.cli import cli
 from rigshift.paths import SiteLayout
 from rigshift.render import TARGETS, RenderResult, render
-from rigshift.render.engine import HEADER, environment, to_yaml
+from rigshift.render.engine import HEADER, environment, read_rendered, to_yaml
 from rigshift.site import Site
 
 ROOT = paths.ROOT
@@ -35,7 +35,7 @@ def render_site(site_dir: Path) -> RenderResult:
 
 
 def _hosts(site_dir: Path) -> dict:  # type: ignore[type-arg]
-    return yaml.safe_load((site_dir / "generated" / "hosts.yml").read_text())["all"]["children"]
+    return read_rendered((site_dir / "generated" / "hosts.yml").read_text())["all"]["children"]
 
 
 def test_groups_follow_the_assessment(lab: Path) -> None:
@@ -93,7 +93,7 @@ def test_every_rendered_variable_is_read_by_a_role(lab: Path) -> None:
     for file in layout.group_vars.rglob("*.yml"):
         text = file.read_text()
         assert text.startswith(HEADER)
-        names |= set(yaml.safe_load(text) or {})
+        names |= set(read_rendered(text) or {})
     for host in _hosts(lab)["rigs"]["hosts"].values():
         names |= set(host) - {"ansible_host"}
     # A read is any mention other than the line of a role's defaults that declares the name.
@@ -198,18 +198,25 @@ def test_every_render_template_parses() -> None:
 @pytest.mark.parametrize(
     ("value", "text"),
     [
-        ("lab-1", "lab-1"),
+        ("lab-1", "!unsafe lab-1"),
         ("yes", "'yes'"),
         ("1.10", "'1.10'"),
         ("123", "'123'"),
+        ("", "''"),
+        ("0000:07:00.0", "'0000:07:00.0'"),
+        ("{{ x }}", "!unsafe '{{ x }}'"),
         (None, "null"),
-        ({"b": 1, "a": [1, 2]}, "a:\n- 1\n- 2\nb: 1"),
+        ({"b": 1, "a": [1, "x y"], "yes": "on"}, "a:\n- 1\n- !unsafe x y\nb: 1\n'yes': 'on'"),
         ([], "[]"),
     ],
 )
-def test_to_yaml_reads_back_as_the_same_value(value: object, text: str) -> None:
+def test_to_yaml_reads_back_in_ansible_as_the_same_value(value: object, text: str) -> None:
+    from ansible.parsing.yaml.loader import AnsibleLoader
+
     assert to_yaml(value) == text
-    assert yaml.safe_load(text) == value
+    assert read_rendered(text) == value
+    # Ansible reads an `!unsafe` scalar as if it were plain: the quoting above keeps each a string.
+    assert yaml.load(text, Loader=AnsibleLoader) == value
 
 
 def test_cli_render_reports_what_it_wrote(lab: Path) -> None:
