@@ -37,13 +37,19 @@ class SiteLayout:
     """
 
     root: Path
+    # The site file's name in the folder: site.yaml, unless a command was given another file.
+    site_file_name: str = SITE_FILE
 
     @classmethod
     def of(cls, path: Path | str) -> SiteLayout:
-        """The layout of `inventories/<site>` or of `inventories/<site>/site.yaml`."""
+        """The layout of `inventories/<site>` or of a site file (`inventories/<site>/site.yaml`;
+        a file of another name is that folder's site file)."""
         path = Path(path)
-        folder = path if path.is_dir() or path.name != SITE_FILE else path.parent
-        return cls(folder.resolve())
+        if path.is_dir() or (path.name == SITE_FILE and not path.exists()):
+            return cls((path if path.is_dir() else path.parent).resolve())
+        if path.suffix in (".yaml", ".yml") or path.exists():
+            return cls(path.parent.resolve(), path.name)
+        return cls(path.resolve())
 
     @property
     def name(self) -> str:
@@ -52,7 +58,7 @@ class SiteLayout:
 
     @property
     def site_file(self) -> Path:
-        return self.root / SITE_FILE
+        return self.root / self.site_file_name
 
     @property
     def generated(self) -> Path:

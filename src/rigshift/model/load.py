@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import stat
 import types
 import typing
 from pathlib import Path
@@ -20,6 +21,49 @@ from rigshift.paths import SITE_FILE
 # libyaml's parser is several times faster than the pure-Python one; a 10,000-rig file
 # spends most of its load time here, so fall back only where libyaml is missing.
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# A 10,000-rig site is a few MB; a file far beyond that is a mistake (or an attack), and is
+# refused before it is read whole.
+MAX_SITE_BYTES = 64 * 1024 * 1024
+
+
+class _Refused(Exception):
+    """YAML the site loader refuses although YAML allows it, at a line."""
+
+    def __init__(self, message: str, hint: str, line: int) -> None:
+        super().__init__(message)
+        self.problem = Problem((), message, hint, line)
+
+
+class _SiteLoader(_Loader):  # type: ignore[valid-type,misc]
+    """Safe YAML without the two features that make a site file mean something else than it
+    reads: aliases (a few lines of nested `*a` expand to billions of nodes, and validation would
+    walk them all) and duplicate keys (YAML keeps the last one silently: a second `gpus:` drops
+    a rig's first list)."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        # The composer gives an alias the node of its anchor: a node met twice is an alias.
+        if node in self.constructed_objects:
+            raise _Refused(
+                "YAML aliases (*name) are not allowed in a site file",
+                "write the value out where it is used",
+                node.start_mark.line + 1,
+            )
+        return super().construct_object(node, deep=deep)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Any:
+        seen: dict[object, int] = {}
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                line = key.start_mark.line + 1
+                if key.value in seen:
+                    raise _Refused(
+                        f"key {key.value!r} appears twice (lines {seen[key.value]} and {line}); "
+                        "YAML would keep only the last",
+                        "merge the two into one",
+                        line,
+                    )
+                seen[key.value] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_site(file: Path) -> SiteModel:
@@ -29,7 +73,7 @@ def load_site(file: Path) -> SiteModel:
     the result down; nothing else should call it.
     """
     try:
-        text = file.read_text(encoding="utf-8")
+        text = _read(file)
     except FileNotFoundError:
         raise SiteError(
             file,
@@ -40,10 +84,33 @@ def load_site(file: Path) -> SiteModel:
     return parse_site(text, file)
 
 
+def _read(file: Path) -> str:
+    """The file's text; refused before reading when it is not a regular file (a named pipe
+    would block forever) or larger than MAX_SITE_BYTES."""
+    info = file.stat()
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise OSError(f"{kind}; expected a site.yaml file")
+    if info.st_size > MAX_SITE_BYTES:
+        raise OSError(f"{info.st_size:,} bytes; a site file is at most {MAX_SITE_BYTES:,}")
+    with file.open("rb") as handle:
+        data = handle.read(MAX_SITE_BYTES + 1)
+    if len(data) > MAX_SITE_BYTES:
+        raise OSError(f"more than {MAX_SITE_BYTES:,} bytes; a site file is at most that")
+    return data.decode("utf-8")
+
+
 def parse_site(text: str, file: Path | str | None = None) -> SiteModel:
     """Validate site YAML given as text; `file` is only used to name it in errors."""
     try:
-        data = yaml.load(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_SiteLoader)
+    except _Refused as exc:
+        raise SiteError(file, [exc.problem]) from None
+    except ValueError as exc:
+        # Python refuses to turn a number of thousands of digits into an int.
+        raise SiteError(
+            file, [Problem((), f"not a usable number: {exc}", "write a shorter number")]
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -80,11 +147,25 @@ def _from_pydantic(err: Any) -> Problem:
     if kind == "missing":
         return Problem(loc, "required field is missing", "add it")
     value = err.get("input")
-    shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
+    shown = "" if isinstance(value, dict | list) else f" (got {_cut(repr(value))})"
     # A validator's own sentence, without pydantic's "Value error, " in front of it.
     error = (err.get("ctx") or {}).get("error")
     message = str(error) if kind == "value_error" and error is not None else err["msg"]
-    return Problem(loc, f"{message}{shown}")
+    return Problem(loc, f"{message}{shown}", _yaml_hint(kind, value))
+
+
+# YAML 1.1 reads some unquoted text as another type: a MAC address or bus id of digits and
+# colons as a (base-60) number, `no` / `off` / `yes` as a bool.
+def _yaml_hint(kind: str, value: Any) -> str:
+    if kind == "string_type" and isinstance(value, bool | int | float):
+        what = "true/false" if isinstance(value, bool) else "a number"
+        return f"YAML read the unquoted value as {what}: put it in quotes"
+    return ""
+
+
+def _cut(text: str, limit: int = 80) -> str:
+    """A value short enough for one line of a message."""
+    return text if len(text) <= limit else f"{text[: limit - 20]}... ({len(text):,} characters)"
 
 
 def _fields_at(loc: tuple[Any, ...]) -> list[str]:

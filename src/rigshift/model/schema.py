@@ -9,9 +9,10 @@ also feeds the JSON Schema that `rigshift schema` exports for editors.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from rigshift.model.quantity import Quantity
 
@@ -25,18 +26,58 @@ Name = Annotated[
 ]
 
 
+# What every section refuses: unknown keys, values of another type ('8' for a count, `true` for
+# a number: no silent coercion), and infinite or NaN numbers (they would reach plan.json, which
+# JSON cannot hold).
+STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
 class Strict(BaseModel):
     """Base for every section: unknown keys are errors, values are not coerced silently."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT
+
+
+def _written_as_text(example: str) -> Callable[[object], object]:
+    """Addresses and networks are written as text: YAML reads `12345` as a number, which the
+    ipaddress module would take as the address 0.0.48.57 (or a /32), so a number is refused."""
+
+    def check(value: object) -> object:
+        if isinstance(value, int | float):
+            raise ValueError(f"expected text such as '{example}' (quote it in the YAML)")
+        return value
+
+    return check
+
+
+# Strict mode takes only instances, so these parse the text themselves (after the check above).
+IPv4Address = Annotated[
+    ipaddress.IPv4Address,
+    Field(strict=False),
+    BeforeValidator(_written_as_text("10.0.0.5")),
+]
+IPv4Network = Annotated[
+    ipaddress.IPv4Network,
+    Field(strict=False),
+    BeforeValidator(_written_as_text("10.0.0.0/24")),
+]
+# Upper bounds for amounts no real site reaches: they keep arithmetic in the plan finite.
+MAX_KW = 1_000_000.0  # one gigawatt
+MAX_PRICE = 1e9
+MAX_VRAM_GB = 1024.0
+MAX_GPUS_PER_RIG = 64
 
 
 # --- site ----------------------------------------------------------------------------------------
 
 
 class Power(Strict):
-    capacity_kw: float = Field(gt=0, description="Contracted power available to IT load, in kW.")
-    price_per_kwh: float = Field(ge=0, description="Price of one kWh, in the economics currency.")
+    capacity_kw: float = Field(
+        gt=0, le=MAX_KW, description="Contracted power available to IT load, in kW."
+    )
+    price_per_kwh: float = Field(
+        ge=0, le=1000, description="Price of one kWh, in the economics currency."
+    )
     redundancy: Redundancy = Field("N", description="Redundancy of the power path today.")
 
 
@@ -44,7 +85,9 @@ class Cooling(Strict):
     kind: Literal["air", "evaporative", "liquid", "immersion", "hybrid"] = Field(
         description="How heat leaves the site."
     )
-    capacity_kw: float = Field(gt=0, description="Heat the cooling plant removes, in kW.")
+    capacity_kw: float = Field(
+        gt=0, le=MAX_KW, description="Heat the cooling plant removes, in kW."
+    )
     redundancy: Redundancy = Field("N", description="Redundancy of the cooling plant today.")
 
 
@@ -63,12 +106,12 @@ class Site(Strict):
 
 class Uplink(Strict):
     name: str
-    speed_gbps: float = Field(gt=0)
+    speed_gbps: float = Field(gt=0, le=1600)
     provider: str = ""
 
 
 class BgpPeer(Strict):
-    address: ipaddress.IPv4Address
+    address: IPv4Address
     asn: int = Field(ge=1, le=4294967295, description="The peer's AS number.")
     local_asn: int = Field(ge=1, le=4294967295, description="The cluster's AS number.")
 
@@ -103,19 +146,19 @@ class NetworkLayout(Strict):
 
 
 class Network(Strict):
-    management_cidr: ipaddress.IPv4Network = Field(
+    management_cidr: IPv4Network = Field(
         description="Where every rig's `address` lives; Ansible and the Kubernetes API use it."
     )
-    storage_cidr: ipaddress.IPv4Network | None = Field(
+    storage_cidr: IPv4Network | None = Field(
         None, description="Storage replication network; default: share the management network."
     )
-    tenant_cidr: ipaddress.IPv4Network | None = Field(
+    tenant_cidr: IPv4Network | None = Field(
         None, description="Tenant workload network; default: share the management network."
     )
-    gateway: ipaddress.IPv4Address | None = Field(
+    gateway: IPv4Address | None = Field(
         None, description="Default gateway on the management network; default: none rendered."
     )
-    dns: list[ipaddress.IPv4Address] = Field(default_factory=list)
+    dns: list[IPv4Address] = Field(default_factory=list)
     load_balancer_pool: list[str] = Field(
         min_length=1,
         description="Addresses MetalLB hands to Services: CIDRs or 'first-last' ranges.",
@@ -182,7 +225,7 @@ class Kubernetes(Strict):
     control_plane: list[str] = Field(
         min_length=1, description="Rig names that run the servers (odd count: etcd quorum)."
     )
-    api_vip: ipaddress.IPv4Address | None = Field(
+    api_vip: IPv4Address | None = Field(
         None, description="Virtual IP of the API server; added to the TLS SANs."
     )
     airgap: Airgap = Field(default_factory=lambda: Airgap())
@@ -210,7 +253,7 @@ class Gpu(Strict):
     sharing: Literal["none", "time-slicing"] = Field(
         "none", description="How GPUs are shared between pods."
     )
-    time_slicing_replicas: dict[GpuClassName, int] = Field(
+    time_slicing_replicas: dict[GpuClassName, Annotated[int, Field(ge=1, le=64)]] = Field(
         default_factory=lambda: dict(DEFAULT_TIME_SLICING),
         description="Pods per physical GPU, by class, when sharing is time-slicing.",
     )
@@ -227,12 +270,14 @@ class Observability(Strict):
         pattern=r"^[0-9]+(ms|s|m|h|d|w|y)$",
         description="How long Prometheus keeps metrics, e.g. '15d' or '8w'.",
     )
-    storage_gb: int = Field(50, ge=1, description="Prometheus volume size, in GiB.")
+    storage_gb: int = Field(50, ge=1, le=1_000_000, description="Prometheus volume size, in GiB.")
 
 
 class Tenant(Strict):
     name: Name
-    gpu_quota: int = Field(ge=0, description="Most GPUs the tenant's pods may request at once.")
+    gpu_quota: int = Field(
+        ge=0, le=1_000_000, description="Most GPUs the tenant's pods may request at once."
+    )
     cpu_quota: Quantity = Field("32", description="Kubernetes quantity of CPU: '32', '8000m'.")
     memory_quota: Quantity = Field("128Gi", description="Kubernetes quantity of memory: '128Gi'.")
     group: str = Field("", description="Identity-provider group bound to the tenant's admin role.")
@@ -261,19 +306,35 @@ class Admin(Strict):
 class Thresholds(Strict):
     """Where the assessment draws its lines; the defaults follow public CUDA / PyTorch support."""
 
-    train_min_vram_gb: float = Field(24, description="Least VRAM for the train class.")
-    infer_min_vram_gb: float = Field(10, description="Least VRAM for the infer class.")
+    train_min_vram_gb: float = Field(
+        24, ge=0, le=MAX_VRAM_GB, description="Least VRAM for the train class."
+    )
+    infer_min_vram_gb: float = Field(
+        10, ge=0, le=MAX_VRAM_GB, description="Least VRAM for the infer class."
+    )
     min_compute_capability: float = Field(
-        7.5, description="Least NVIDIA compute capability that current CUDA 13 / PyTorch run on."
+        7.5,
+        ge=0,
+        le=20,
+        description="Least NVIDIA compute capability that current CUDA 13 / PyTorch run on.",
     )
     legacy_min_compute_capability: float = Field(
-        6.0, description="Least compute capability kept on the legacy (R580 / CUDA 12) branch."
+        6.0,
+        ge=0,
+        le=20,
+        description="Least compute capability kept on the legacy (R580 / CUDA 12) branch.",
     )
-    legacy_min_vram_gb: float = Field(8, description="Least VRAM kept in the legacy class.")
-    rack_kw: float = Field(15, gt=0, description="IT load one rack takes, for the rack count.")
-    gpus_per_server: int = Field(8, ge=1, description="GPU slots in the server chassis to buy.")
+    legacy_min_vram_gb: float = Field(
+        8, ge=0, le=MAX_VRAM_GB, description="Least VRAM kept in the legacy class."
+    )
+    rack_kw: float = Field(
+        15, ge=0.5, le=500, description="IT load one rack takes, for the rack count."
+    )
+    gpus_per_server: int = Field(
+        8, ge=1, le=64, description="GPU slots in the server chassis to buy."
+    )
     server_ram_per_vram: float = Field(
-        2.0, gt=0, description="Server RAM to buy per GB of GPU memory it hosts."
+        2.0, gt=0, le=64, description="Server RAM to buy per GB of GPU memory it hosts."
     )
 
 
@@ -286,13 +347,15 @@ class Plan(Strict):
 
 class Economics(Strict):
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
-    server_chassis: float = Field(ge=0, description="One GPU server chassis without GPUs.")
-    ram_per_gb: float = Field(ge=0)
-    nvme_per_tb: float = Field(ge=0)
-    nvme_tb_per_server: float = Field(4, ge=0)
-    nic: float = Field(ge=0, description="One 25 GbE (or faster) NIC.")
-    switch_port: float = Field(ge=0)
-    revenue_per_gpu_hour: dict[GpuClassName, float] = Field(
+    server_chassis: float = Field(
+        ge=0, le=MAX_PRICE, description="One GPU server chassis without GPUs."
+    )
+    ram_per_gb: float = Field(ge=0, le=MAX_PRICE)
+    nvme_per_tb: float = Field(ge=0, le=MAX_PRICE)
+    nvme_tb_per_server: float = Field(4, ge=0, le=10_000)
+    nic: float = Field(ge=0, le=MAX_PRICE, description="One 25 GbE (or faster) NIC.")
+    switch_port: float = Field(ge=0, le=MAX_PRICE)
+    revenue_per_gpu_hour: dict[GpuClassName, Annotated[float, Field(ge=0, le=10_000)]] = Field(
         default_factory=dict, description="Expected revenue per rented GPU-hour by class."
     )
     utilisation: float = Field(0.6, gt=0, le=1, description="Share of hours a GPU is rented.")
@@ -308,7 +371,9 @@ class Link(Strict):
 
 class GpuEntry(Strict):
     model: str = Field(description="Catalogue name or alias, e.g. 'RTX 3090'.")
-    count: int = Field(1, ge=1, description="Identical cards this entry stands for.")
+    count: int = Field(
+        1, ge=1, le=MAX_GPUS_PER_RIG, description="Identical cards this entry stands for."
+    )
     link: Link | None = Field(
         None,
         description="PCIe link the card gets in this rig at most (max link, not the idle current).",
@@ -317,12 +382,14 @@ class GpuEntry(Strict):
     uuid: str | None = None
     serial: str | None = None
     bus_id: str | None = None
-    vram_gb: float | None = Field(None, gt=0, description="VRAM seen; default: the catalogue's.")
+    vram_gb: float | None = Field(
+        None, gt=0, le=MAX_VRAM_GB, description="VRAM seen; default: the catalogue's."
+    )
 
 
 class Disk(Strict):
     name: str = Field(description="Kernel name or by-id path, e.g. 'sda' or 'nvme0n1'.")
-    size_gb: float = Field(gt=0)
+    size_gb: float = Field(gt=0, le=1_000_000)
     kind: Literal["usb", "sd", "hdd", "ssd", "nvme"]
     role: Literal["os", "data", "none"] = Field(
         "none", description="'os' holds /; only 'data' disks are ever prepared for storage."
@@ -332,20 +399,20 @@ class Disk(Strict):
 
 class Nic(Strict):
     name: str
-    speed_gbps: float = Field(gt=0)
+    speed_gbps: float = Field(gt=0, le=1600)
     mac: str | None = Field(None, pattern=r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
 
 
 class Rig(Strict):
     name: Name
-    address: ipaddress.IPv4Address = Field(description="Management address Ansible reaches.")
+    address: IPv4Address = Field(description="Management address Ansible reaches.")
     board: str = ""
     cpu: str = ""
-    cpu_cores: int = Field(2, ge=1)
-    ram_gb: float = Field(gt=0)
+    cpu_cores: int = Field(2, ge=1, le=4096)
+    ram_gb: float = Field(gt=0, le=65_536)
     disks: list[Disk] = Field(default_factory=list)
     nics: list[Nic] = Field(default_factory=list)
-    psu_w: int | None = Field(None, gt=0, description="Hand-written: total PSU watts.")
+    psu_w: int | None = Field(None, gt=0, le=100_000, description="Hand-written: total PSU watts.")
     mining_os: Literal["hiveos", "raveos", "simplemining", "nicehash", "none", "unknown"] = Field(
         "unknown", description="Mining OS found on the rig ('none': a plain OS)."
     )
@@ -356,9 +423,18 @@ class Rig(Strict):
     def gpu_count(self) -> int:
         return sum(entry.count for entry in self.gpus)
 
+    @model_validator(mode="after")
+    def _a_rig_holds_a_rigs_worth_of_gpus(self) -> Rig:
+        if self.gpu_count > MAX_GPUS_PER_RIG:
+            raise ValueError(
+                f"{self.gpu_count} GPUs in one rig: expected at most {MAX_GPUS_PER_RIG} "
+                "(split the entry if these are several machines)"
+            )
+        return self
+
 
 class Fleet(Strict):
-    rigs: list[Rig] = Field(min_length=1)
+    rigs: list[Rig] = Field(min_length=1, max_length=100_000)
 
 
 # --- the whole file ------------------------------------------------------------------------------
@@ -367,9 +443,7 @@ class Fleet(Strict):
 class SiteModel(Strict):
     """One site: everything rigshift knows about it comes from here."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
+    model_config = STRICT | ConfigDict(
         title="rigshift site file",
         json_schema_extra={"$comment": "inventories/<site>/site.yaml"},
     )
