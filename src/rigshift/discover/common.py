@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
+from typing import Any
 
 from rigshift.errors import UserError
 
@@ -20,6 +23,27 @@ class SurveyFileError(UserError):
             message += f" ({detail})"
         message += "; re-run the survey for this host, or remove the file to skip it"
         super().__init__(message)
+
+
+def strict_json(text: str) -> Any:
+    """JSON as a survey writes it: finite numbers only, and no nesting deep enough to exhaust
+    Python's recursion limit (a broken or hostile file). Raises ValueError naming the problem
+    (json.JSONDecodeError is one)."""
+    try:
+        return json.loads(text, parse_float=_finite, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError("nested too deeply to be a survey output") from None
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
+
+
+def _no_constant(text: str) -> float:
+    raise ValueError(f"{text} is not a number JSON allows")
 
 
 def reported(value: str | None) -> str | None:
@@ -44,18 +68,19 @@ def leading_int(value: str | None) -> int | None:
     return int(number) if number is not None else None
 
 
-def pci_address(value: str) -> str:
-    """Normalise a PCI address to 'dddd:bb:dd.f' in lower case.
+_PCI_ADDRESS = re.compile(r"^(?:([0-9a-f]{1,8}):)?([0-9a-f]{2}):([0-1][0-9a-f])\.([0-7])$")
+
+
+def pci_address(value: str) -> str | None:
+    """Normalise a PCI address to 'dddd:bb:dd.f' in lower case; None for anything else.
 
     nvidia-smi writes an 8-digit domain ('00000000:2D:00.0'), lspci none unless run with -D.
     """
-    value = value.strip().lower()
-    parts = value.split(":")
-    if len(parts) == 2:
-        return f"0000:{value}"
-    if len(parts) == 3:
-        return f"{int(parts[0], 16):04x}:{parts[1]}:{parts[2]}"
-    return value
+    match = _PCI_ADDRESS.match(value.strip().lower())
+    if match is None:
+        return None
+    domain, bus, device, function = match.groups()
+    return f"{int(domain or '0', 16):04x}:{bus}:{device}.{function}"
 
 
 # PCIe transfer rate in GT/s -> generation.

@@ -76,7 +76,7 @@ def _device(header: re.Match[str], body: list[str]) -> PciDevice:
             subsystem = _IDS.sub("", value.strip()).strip()
     code = header["code"]
     return PciDevice(
-        bus_id=pci_address(header["slot"]),
+        bus_id=pci_address(header["slot"]) or header["slot"].strip().lower(),
         class_code=code.lower() if code else None,
         class_name=header["class"].strip(),
         description=rest.strip(),

@@ -9,14 +9,13 @@ to `commands.json`, means "not surveyed", never "nothing there".
 from __future__ import annotations
 
 import ipaddress
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rigshift.catalog import default_catalog
-from rigshift.discover.common import SurveyFileError
+from rigshift.discover.common import SurveyFileError, strict_json
 from rigshift.discover.lspci import parse_lspci
 from rigshift.discover.miningos import parse_mining_os
 from rigshift.discover.nvidia import parse_nvidia_smi
@@ -186,7 +185,10 @@ class HostSurvey:
                 pass
         for nic in self.nics or []:
             for cidr in nic.addresses:
-                address = ipaddress.IPv4Interface(cidr).ip
+                try:
+                    address = ipaddress.IPv4Interface(cidr).ip
+                except ValueError:
+                    continue  # a rig reporting a malformed address: not one to reach it at
                 if network is None or address in network:
                     return str(address)
         return None
@@ -322,8 +324,8 @@ def _json_file(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = strict_json(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise SurveyFileError(str(path), "a JSON object", str(exc)) from None
     if not isinstance(data, dict):
         raise SurveyFileError(str(path), "a JSON object")

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
-from rigshift.discover.common import SurveyFileError, dmi_value, reported
+from rigshift.discover.common import SurveyFileError, dmi_value, reported, strict_json
 from rigshift.discover.records import BlockDevice, BoardInfo, CpuInfo, NetInterface
 
 
 def _json(text: str, source: str, expected: str) -> Any:
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
+        return strict_json(text)
+    except ValueError as exc:
         raise SurveyFileError(source, expected, str(exc)) from None
 
 
@@ -33,11 +32,13 @@ def parse_lsblk(text: str, source: str = "lsblk.json") -> list[BlockDevice]:
             continue
         try:
             size = int(node.get("size") or 0)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise SurveyFileError(
                 source, expected, f"size of {node.get('name')!r} is not a byte count"
             ) from None
-        if size <= 0 or str(node.get("name", "")).startswith("zram"):
+        if not isinstance(node.get("name"), str) or not node["name"]:
+            raise SurveyFileError(source, expected, "a disk has no 'name'")
+        if size <= 0 or node["name"].startswith("zram"):
             continue
         disks.append(
             BlockDevice(

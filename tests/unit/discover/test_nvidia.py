@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,14 @@ def test_hand_written_ecc_errors_retired_pages_and_remapped_rows() -> None:
 def test_not_an_nvidia_smi_report_names_the_file(text: str) -> None:
     with pytest.raises(SurveyFileError, match=r"^rigs/r1/nvidia-smi\.xml: not nvidia-smi -q -x"):
         parse_nvidia_smi(text, "rigs/r1/nvidia-smi.xml")
+
+
+def test_a_report_with_a_non_hex_bus_domain_keeps_the_card_without_a_bus_id() -> None:
+    text = (FIXTURES / "nvidia-smi-riser-gen1x1.xml").read_text()
+    broken = re.sub(
+        r"<pci_bus_id>[^<]*</pci_bus_id>", "<pci_bus_id>ZZZZ:2D:00.0</pci_bus_id>", text
+    )
+    broken = re.sub(r'<gpu id="[^"]*">', '<gpu id="ZZZZ:2D:00.0">', broken)
+    assert broken != text
+    gpus = parse_nvidia_smi(broken, "rig-7/nvidia-smi.xml")
+    assert gpus and all(gpu.bus_id is None for gpu in gpus)

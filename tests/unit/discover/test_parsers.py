@@ -204,3 +204,33 @@ def test_hiveos_version_from_the_package_when_no_version_file() -> None:
 def test_no_markers_is_a_plain_os() -> None:
     found = parse_mining_os((BUILDVM / "mining-os.txt").read_text())
     assert (found.kind, found.version) == ("none", None)
+
+
+# --- what a hostile or broken rig reports ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("parse", "text", "says"),
+    [
+        (parse_lsblk, '{"blockdevices": [{"type": "disk", "size": 1e400}]}', "out of range"),
+        (parse_lsblk, '{"blockdevices": [{"type": "disk", "size": 8e9}]}', "has no 'name'"),
+        (parse_lsblk, '{"blockdevices": [{"type": "disk", "size": NaN}]}', "not a number"),
+        (parse_lsblk, "[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        (parse_ip_addr, "[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ],
+)
+def test_hostile_json_names_the_file_instead_of_a_traceback(
+    parse: Callable[[str, str], object], text: str, says: str
+) -> None:
+    with pytest.raises(SurveyFileError) as raised:
+        parse(text, "rig-7/lsblk.json")
+    assert "rig-7/lsblk.json" in str(raised.value) and says in str(raised.value)
+
+
+def test_a_pci_address_with_a_bad_domain_is_not_kept() -> None:
+    from rigshift.discover.common import pci_address
+
+    assert pci_address("00000000:2D:00.0") == "0000:2d:00.0"
+    assert pci_address("01:00.0") == "0000:01:00.0"
+    assert pci_address("zzzz:2d:00.0") is None
+    assert pci_address("0000:2d:00.9") is None

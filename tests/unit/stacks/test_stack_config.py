@@ -70,3 +70,19 @@ def test_a_site_outside_the_repository_layout_gets_its_stack_config_in_generated
     # The stack is named after the folder, so a copy never takes the original's stack config.
     assert path == site_dir / "generated" / "Pulumi.copy-of-lab.yaml"
     assert document["config"]["rigshift:site"] == "../site.yaml"
+
+
+def test_a_malformed_stack_config_is_bad_input_and_is_left_as_it_is(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from rigshift.cli import cli
+
+    site_dir = repo_with_lab(tmp_path)
+    stack = tmp_path / "stacks" / "Pulumi.lab.yaml"
+    stack.write_text("config: [unclosed\n")
+    result = CliRunner().invoke(cli, ["render", str(site_dir)])
+    assert result.exit_code == 2
+    assert f"{stack}: not a readable Pulumi stack config" in result.stderr
+    assert "Traceback" not in result.output
+    assert stack.read_text() == "config: [unclosed\n"
+    assert not (site_dir / "generated").exists(), "nothing is written when one target fails"
