@@ -10,11 +10,22 @@ from collections.abc import Iterator
 
 from rigshift.catalog import default_catalog
 from rigshift.model.errors import Problem
-from rigshift.model.schema import SiteModel, parse_pool_entry
+from rigshift.model.schema import RESERVED_NAMESPACES, SiteModel, parse_pool_entry
 
 
 def cross_field_problems(site: SiteModel) -> list[Problem]:
-    rules = (_rigs, _control_plane, _gpu_models, _names_unique, _load_balancer_pool)
+    rules = (
+        _rigs,
+        _control_plane,
+        _gpu_models,
+        _names_unique,
+        _load_balancer_pool,
+        _networks_apart,
+        _gateway,
+        _links_exist,
+        _gpus_unique,
+        _reserved_names,
+    )
     return [problem for rule in rules for problem in rule(site)]
 
 
@@ -133,4 +144,145 @@ def _load_balancer_pool(site: SiteModel) -> Iterator[Problem]:
                 ("network", "load_balancer_pool", i),
                 f"{entry} contains rig addresses ({', '.join(map(str, clash[:3]))})",
                 "use a range no rig uses",
+            )
+
+
+def _networks_apart(site: SiteModel) -> Iterator[Problem]:
+    """Management, storage, tenant, pod and service networks never overlap: a packet for one
+    would be routed into another (the pod CIDR is the classic: RKE2 and k3s default to
+    10.42.0.0/16, a popular choice for a site network too)."""
+    net, k8s = site.network, site.kubernetes
+    named: list[tuple[tuple[str | int, ...], ipaddress.IPv4Network]] = [
+        (("network", "management_cidr"), net.management_cidr)
+    ]
+    for key in ("storage_cidr", "tenant_cidr"):
+        value = getattr(net, key)
+        if value is not None:
+            named.append((("network", key), value))
+    named += [(("kubernetes", "pod_cidr"), k8s.pod_cidr)]
+    named += [(("kubernetes", "service_cidr"), k8s.service_cidr)]
+    for i, (loc, network) in enumerate(named):
+        for other_loc, other in named[:i]:
+            if network.overlaps(other):
+                yield Problem(
+                    loc,
+                    f"{network} overlaps {'.'.join(map(str, other_loc))} {other}",
+                    "give each network its own range"
+                    + (
+                        " (or set kubernetes.pod_cidr / service_cidr)"
+                        if loc[0] == "kubernetes" or other_loc[0] == "kubernetes"
+                        else ""
+                    ),
+                )
+    pools = [(i, *parse_pool_entry(entry)) for i, entry in enumerate(net.load_balancer_pool)]
+    for i, first, last in pools:
+        for j, other_first, other_last in pools[:i]:
+            if first <= other_last and other_first <= last:
+                yield Problem(
+                    ("network", "load_balancer_pool", i),
+                    f"{net.load_balancer_pool[i]} overlaps load_balancer_pool[{j}]",
+                    "give each pool entry its own addresses",
+                )
+        if not net.bgp_peers and not any(
+            first in network and last in network for _, network in named[: len(named) - 2]
+        ):
+            yield Problem(
+                ("network", "load_balancer_pool", i),
+                f"{net.load_balancer_pool[i]} lies in no site network: with L2 announcements "
+                "(no bgp_peers) MetalLB can only answer for addresses on a network the rigs share",
+                "use addresses of the management (or storage, tenant) network, or add bgp_peers",
+            )
+        vip = k8s.api_vip
+        if vip is not None and first <= vip <= last:
+            yield Problem(
+                ("kubernetes", "api_vip"),
+                f"{vip} is in load_balancer_pool[{i}]: MetalLB would hand it to a Service",
+                "pick a VIP outside the pools",
+            )
+
+
+def _gateway(site: SiteModel) -> Iterator[Problem]:
+    gateway, mgmt = site.network.gateway, site.network.management_cidr
+    if gateway is None:
+        return
+    loc = ("network", "gateway")
+    if gateway not in mgmt or gateway in (mgmt.network_address, mgmt.broadcast_address):
+        yield Problem(loc, f"{gateway} is not a host address of management_cidr {mgmt}")
+    for i, rig in enumerate(site.fleet.rigs):
+        if rig.address == gateway:
+            yield Problem(loc, f"{gateway} is fleet.rigs[{i}]'s address ({rig.name})")
+    if site.kubernetes.api_vip == gateway:
+        yield Problem(("kubernetes", "api_vip"), f"{gateway} is the gateway's address")
+
+
+def _links_exist(site: SiteModel) -> Iterator[Problem]:
+    """Every NIC the network layout names exists on each rig that lists its NICs."""
+    layout = site.network.layout
+    virtual = {b.name for b in layout.bonds} | {v.name for v in layout.vlans}
+    wanted: list[tuple[tuple[str | int, ...], str]] = []
+    for role in ("storage", "tenant"):
+        link = getattr(layout, role)
+        if link and link not in virtual:
+            wanted.append((("network", "layout", role), link))
+    for i, bond in enumerate(layout.bonds):
+        wanted += [
+            (("network", "layout", "bonds", i, "members", j), m) for j, m in enumerate(bond.members)
+        ]
+    for i, vlan in enumerate(layout.vlans):
+        if vlan.link not in virtual:
+            wanted.append((("network", "layout", "vlans", i, "link"), vlan.link))
+    if not wanted:
+        return
+    for i, rig in enumerate(site.fleet.rigs):
+        names = {nic.name for nic in rig.nics}
+        if not names:
+            continue  # not surveyed yet: nothing to check against
+        for loc, nic in wanted:
+            if nic not in names:
+                yield Problem(
+                    loc,
+                    f"NIC {nic!r} does not exist on fleet.rigs[{i}] ({rig.name}: "
+                    f"{', '.join(sorted(names))})",
+                    "cable the rigs alike, or name a NIC every rig has",
+                )
+                break
+
+
+def _gpus_unique(site: SiteModel) -> Iterator[Problem]:
+    seen: dict[str, str] = {}
+    for i, rig in enumerate(site.fleet.rigs):
+        for j, entry in enumerate(rig.gpus):
+            if entry.uuid is None:
+                continue
+            where = f"fleet.rigs[{i}].gpus[{j}]"
+            if entry.uuid in seen:
+                yield Problem(
+                    ("fleet", "rigs", i, "gpus", j, "uuid"),
+                    f"GPU {entry.uuid} is also {seen[entry.uuid]}: a card is in one rig only",
+                    "re-survey both rigs",
+                )
+            seen.setdefault(entry.uuid, where)
+
+
+def _reserved_names(site: SiteModel) -> Iterator[Problem]:
+    for i, tenant in enumerate(site.tenants):
+        if tenant.name in RESERVED_NAMESPACES or tenant.name.startswith("kube-"):
+            yield Problem(
+                ("tenants", i, "name"),
+                f"{tenant.name!r} is a namespace of Kubernetes or of rigshift's own services",
+                "pick another tenant name",
+            )
+        if tenant.group.startswith("system:"):
+            yield Problem(
+                ("tenants", i, "group"),
+                f"{tenant.group!r} is a Kubernetes system group: every node or user in it "
+                "would become this tenant",
+                "name the identity provider's group for this tenant",
+            )
+    for i, admin in enumerate(site.admins):
+        if admin.name == "root":
+            yield Problem(
+                ("admins", i, "name"),
+                "an admin named root would have its keys replace root's authorized_keys",
+                "give each operator a login of their own",
             )

@@ -228,6 +228,14 @@ class Kubernetes(Strict):
     api_vip: IPv4Address | None = Field(
         None, description="Virtual IP of the API server; added to the TLS SANs."
     )
+    pod_cidr: IPv4Network = Field(
+        ipaddress.IPv4Network("10.42.0.0/16"),
+        description="Pods' addresses (cluster-cidr); default: 10.42.0.0/16, RKE2's and k3s's.",
+    )
+    service_cidr: IPv4Network = Field(
+        ipaddress.IPv4Network("10.43.0.0/16"),
+        description="Services' cluster IPs (service-cidr); default: 10.43.0.0/16, both's.",
+    )
     airgap: Airgap = Field(default_factory=lambda: Airgap())
 
     @property
@@ -271,6 +279,20 @@ class Observability(Strict):
         description="How long Prometheus keeps metrics, e.g. '15d' or '8w'.",
     )
     storage_gb: int = Field(50, ge=1, le=1_000_000, description="Prometheus volume size, in GiB.")
+
+
+# Namespaces a tenant may not be named after: Kubernetes' own and every one rigshift creates
+# (a test checks this list against the namespaces the stack declares).
+RESERVED_NAMESPACES = frozenset(
+    {
+        "default",
+        "gpu-operator",
+        "longhorn-system",
+        "metallb-system",
+        "monitoring",
+        "rook-ceph",
+    }
+)
 
 
 class Tenant(Strict):

@@ -23,7 +23,7 @@ EXTRA_RIG = """\
       cpu: Intel Celeron G3930
       ram_gb: 4
       disks: [{name: sda, size_gb: 16, kind: usb, role: os}]
-      nics: [{name: eth0, speed_gbps: 1}]
+      nics: [{name: eth0, speed_gbps: 1}, {name: eth1, speed_gbps: 1}, {name: eth2, speed_gbps: 1}]
       psu_w: 1200
       mining_os: hiveos
       gpus:

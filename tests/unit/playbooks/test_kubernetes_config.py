@@ -34,6 +34,8 @@ def config(distribution: str, host: str, *, runtime: bool = False) -> tuple[str,
         kubernetes_servers=servers,
         kubernetes_addresses=ADDRESSES,
         kubernetes_api_vip="10.0.0.10",
+        kubernetes_cluster_cidr=DEFAULTS["kubernetes_cluster_cidr"],
+        kubernetes_service_cidr=DEFAULTS["kubernetes_service_cidr"],
         kubernetes_default_runtime=runtime,
         kubernetes_labels=LABELS,
     )
@@ -43,6 +45,7 @@ def config(distribution: str, host: str, *, runtime: bool = False) -> tuple[str,
 def test_k3s_first_server_initialises_and_drops_servicelb_and_traefik() -> None:
     text, cfg = config("k3s", "s1")
     assert cfg["cluster-init"] is True
+    assert (cfg["cluster-cidr"], cfg["service-cidr"]) == ("10.42.0.0/16", "10.43.0.0/16")
     assert "server" not in cfg
     assert cfg["disable"] == ["servicelb", "traefik"]
     assert "MetalLB" in text and "servicelb" in text  # the comment says why
