@@ -12,6 +12,7 @@ from rigshift.discover.common import (
     reported,
 )
 from rigshift.discover.records import NvidiaGpu, PcieLink
+from rigshift.model.schema import MAX_GPUS_PER_RIG
 
 EXPECTED = "nvidia-smi -q -x output (XML with a <nvidia_smi_log> root)"
 
@@ -22,6 +23,11 @@ def parse_nvidia_smi(text: str, source: str = "nvidia-smi.xml") -> list[NvidiaGp
     Driver-wide values (driver and CUDA version) are copied onto each GPU. Elements an older
     driver lacks, or reports as "N/A" / "[Not Supported]", become None.
     """
+    # nvidia-smi declares no entities; a report that does is built to expand (billion laughs).
+    if "<!ENTITY" in text:
+        raise SurveyFileError(
+            source, EXPECTED, "it declares XML entities, which nvidia-smi never does"
+        )
     try:
         # The report names a DTD file that is not shipped; ElementTree never fetches it.
         root = ET.fromstring(text)
@@ -31,7 +37,12 @@ def parse_nvidia_smi(text: str, source: str = "nvidia-smi.xml") -> list[NvidiaGp
         raise SurveyFileError(source, EXPECTED, f"root element is <{root.tag}>")
     driver = reported(root.findtext("driver_version"))
     cuda = reported(root.findtext("cuda_version"))
-    return [_gpu(node, driver, cuda) for node in root.findall("gpu")]
+    nodes = root.findall("gpu")
+    if len(nodes) > MAX_GPUS_PER_RIG:
+        raise SurveyFileError(
+            source, EXPECTED, f"{len(nodes):,} GPUs; a rig holds at most {MAX_GPUS_PER_RIG}"
+        )
+    return [_gpu(node, driver, cuda) for node in nodes]
 
 
 def _gpu(node: ET.Element, driver: str | None, cuda: str | None) -> NvidiaGpu:

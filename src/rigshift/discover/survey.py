@@ -60,6 +60,10 @@ FILES = {
 NOT_FOUND = 127
 GIB = 1024**3
 
+# The largest real survey output (nvidia-smi -q -x of an 8-GPU rig) is well under a MB; a
+# file far larger is broken or hostile and is not read whole.
+MAX_SURVEY_FILE_BYTES = 16 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class SurveyedGpu:
@@ -242,6 +246,12 @@ def read_host_dir(directory: Path) -> HostSurvey:
         if not path.is_file() or rc != 0:
             return None
         try:
+            if path.stat().st_size > MAX_SURVEY_FILE_BYTES:
+                raise SurveyFileError(
+                    str(path),
+                    "a survey output of a usual size",
+                    f"{path.stat().st_size:,} bytes; at most {MAX_SURVEY_FILE_BYTES:,} are read",
+                )
             return path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise SurveyFileError(str(path), "a readable text file", str(exc)) from None

@@ -171,3 +171,21 @@ def test_a_report_with_a_non_hex_bus_domain_keeps_the_card_without_a_bus_id() ->
     assert broken != text
     gpus = parse_nvidia_smi(broken, "rig-7/nvidia-smi.xml")
     assert gpus and all(gpu.bus_id is None for gpu in gpus)
+
+
+def test_a_report_declaring_entities_is_refused_before_parsing() -> None:
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE nvidia_smi_log [<!ENTITY a "aaaaaaaaaa">'
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><nvidia_smi_log>&b;</nvidia_smi_log>'
+    )
+    with pytest.raises(SurveyFileError, match="declares XML entities"):
+        parse_nvidia_smi(bomb, "rig-7/nvidia-smi.xml")
+
+
+def test_a_report_of_more_gpus_than_a_rig_holds_is_refused() -> None:
+    text = (FIXTURES / "nvidia-smi-riser-gen1x1.xml").read_text()
+    gpu = re.search(r"<gpu id=.*?</gpu>", text, re.DOTALL)
+    assert gpu is not None
+    many = text.replace(gpu.group(), gpu.group() * 120)
+    with pytest.raises(SurveyFileError, match="a rig holds at most 64"):
+        parse_nvidia_smi(many, "rig-7/nvidia-smi.xml")

@@ -234,3 +234,14 @@ def test_a_pci_address_with_a_bad_domain_is_not_kept() -> None:
     assert pci_address("01:00.0") == "0000:01:00.0"
     assert pci_address("zzzz:2d:00.0") is None
     assert pci_address("0000:2d:00.9") is None
+
+
+def test_a_survey_file_far_too_large_is_not_read(tmp_path: Path) -> None:
+    from rigshift.discover import read_host_dir
+
+    host = tmp_path / "rig-7"
+    host.mkdir()
+    with (host / "nvidia-smi.xml").open("wb") as handle:
+        handle.truncate(17 * 1024 * 1024)  # sparse: costs no disk
+    with pytest.raises(SurveyFileError, match="at most 16,777,216 are read"):
+        read_host_dir(host)

@@ -144,6 +144,68 @@ CASES = {
     "a tab in the indentation": Case(
         "  target_tier: 2\n", "  target_tier: 2\n\tx: 1\n", "(top level)", "tab character", 11
     ),
+    "tenant network on the default pod CIDR": Case(
+        "tenant_cidr: 198.18.2.0/24",
+        "tenant_cidr: 10.42.0.0/16",
+        "kubernetes.pod_cidr",
+        "overlaps network.tenant_cidr 10.42.0.0/16",
+    ),
+    "storage network inside the management network": Case(
+        "storage_cidr: 198.18.1.0/24",
+        "storage_cidr: 198.18.0.128/25",
+        "network.storage_cidr",
+        "overlaps network.management_cidr",
+    ),
+    "service CIDR on a site network": Case(
+        "api_vip: 198.18.0.10",
+        "api_vip: 198.18.0.10\n  service_cidr: 198.18.2.0/24",
+        "kubernetes.service_cidr",
+        "overlaps network.tenant_cidr",
+    ),
+    "gateway outside the management network": Case(
+        "gateway: 198.18.0.1", "gateway: 10.1.1.1", "network.gateway", "not a host address"
+    ),
+    "gateway on a rig's address": Case(
+        "gateway: 198.18.0.1", "gateway: 198.18.0.12", "network.gateway", "(lab-2)"
+    ),
+    "API VIP inside the load-balancer pool": Case(
+        "api_vip: 198.18.0.10", "api_vip: 198.18.0.205", "kubernetes.api_vip", "MetalLB"
+    ),
+    "overlapping pool entries": Case(
+        "load_balancer_pool: [198.18.0.200-198.18.0.220]",
+        "load_balancer_pool: [198.18.0.200-198.18.0.220, 198.18.0.210-198.18.0.230]",
+        "network.load_balancer_pool[1]",
+        "overlaps load_balancer_pool[0]",
+    ),
+    "an L2 pool on no site network": Case(
+        "load_balancer_pool: [198.18.0.200-198.18.0.220]",
+        "load_balancer_pool: [192.0.2.0/28]",
+        "network.load_balancer_pool[0]",
+        "lies in no site network",
+    ),
+    "a layout NIC the rigs lack": Case(
+        "storage: eth1", "storage: eth7", "network.layout.storage", "NIC 'eth7' does not exist"
+    ),
+    "a tenant named after a system namespace": Case(
+        "- {name: research,", "- {name: monitoring,", "tenants[0].name", "rigshift's own"
+    ),
+    "a tenant named kube-something": Case(
+        "- {name: research,", "- {name: kube-public,", "tenants[0].name", "namespace of"
+    ),
+    "a tenant bound to a system group": Case(
+        "memory_quota: 16Gi}",
+        "memory_quota: 16Gi, group: 'system:authenticated'}",
+        "tenants[0].group",
+        "Kubernetes system group",
+    ),
+    "an admin named root": Case("- name: rigops", "- name: root", "admins[0].name", "root's"),
+    "one GPU in two rigs": Case(
+        "- {model: RTX 3090, count: 2, link: {gen: 3, width: 1}}",
+        "- {model: RTX 3090, count: 1, uuid: GPU-1}\n"
+        "        - {model: RTX 3090, count: 1, uuid: GPU-1}",
+        "fleet.rigs[0].gpus[1].uuid",
+        "is also fleet.rigs[0].gpus[0]",
+    ),
 }
 
 

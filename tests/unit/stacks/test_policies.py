@@ -215,3 +215,12 @@ def test_the_stack_files_plain_settings_reach_the_program(tmp_path: Path) -> Non
     (tmp_path / "stacks" / "Pulumi.lab.yaml").write_text("config:\n  rigshift:hostLayer: true\n")
     preview = run_offline(Site.load(site_dir))
     assert "host" in preview.by_component()
+
+
+def test_every_namespace_rigshift_creates_is_one_no_tenant_may_take(farm: Preview) -> None:
+    from rigshift.model.schema import RESERVED_NAMESPACES
+
+    tenants = {t.name for t in farm.site.model.tenants}
+    created = {r.manifest["metadata"]["name"] for r in of_kind(farm, "Namespace")}
+    assert created - tenants, "the stack creates namespaces of its own"
+    assert created - tenants <= RESERVED_NAMESPACES
