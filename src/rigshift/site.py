@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from rigshift.model import SiteError, SiteModel, load_site
+from rigshift.model import Problem, SiteError, SiteModel
+from rigshift.model.load import read_site
 from rigshift.paths import SiteLayout
 from rigshift.plan import Assessment, SitePlan, assess, build_plan, capacity_problems
 
@@ -30,6 +31,9 @@ class Site:
 
     model: SiteModel
     layout: SiteLayout
+    # What is odd but not wrong (a card's surveyed VRAM against its model's): commands print
+    # these and carry on.
+    warnings: tuple[Problem, ...] = ()
 
     @classmethod
     def load(cls, path: Path | str) -> Site:
@@ -39,7 +43,8 @@ class Site:
         need the assessment (tenant quotas against the GPUs the site keeps).
         """
         layout = SiteLayout.of(path)
-        site = cls(load_site(layout.site_file), layout)
+        model, warnings = read_site(layout.site_file)
+        site = cls(model, layout, tuple(warnings))
         problems = capacity_problems(site.model, site.assessment)
         if problems:
             raise SiteError(layout.site_file, problems)

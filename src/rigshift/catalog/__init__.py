@@ -37,6 +37,7 @@ class GpuSpec:
     mining_sku: bool = False
     aliases: tuple[str, ...] = field(default_factory=tuple)
     shared_names: tuple[str, ...] = field(default_factory=tuple)
+    pci_ids: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def cc(self) -> float | None:
@@ -73,6 +74,11 @@ def _alternatives(bracket: str) -> list[str]:
     return [parts[0], *(prefix + part if part[0].isdigit() else part for part in parts[1:])]
 
 
+# "p100", "h100", "a10g", "t4": letters fused to digits name a product line.
+_MODEL_CODE = re.compile(r"\b([a-z]+)(\d+)[a-z]?\b")
+_MOBILE = re.compile(r"\b(laptop|mobile|max-q)\b")
+
+
 def _vram_fits(spec: GpuSpec, vram_gb: float) -> bool:
     """Drivers report a little less (or a little more, in GiB) than the datasheet's VRAM."""
     return abs(spec.vram_gb - vram_gb) <= max(0.5, 0.1 * spec.vram_gb)
@@ -85,7 +91,10 @@ class Catalog:
         self.specs = specs
         self._index: dict[str, GpuSpec] = {}
         self._shared: dict[str, list[GpuSpec]] = {}
+        self._by_pci_id: dict[str, GpuSpec] = {}
         for spec in specs:
+            for pci_id in spec.pci_ids:
+                self._by_pci_id[pci_id.lower()] = spec
             for name in (spec.model, *spec.aliases):
                 self._index[name_key(name)] = spec
             for name in spec.shared_names:
@@ -98,8 +107,17 @@ class Catalog:
             row = dict(row)
             row["aliases"] = tuple(row.get("aliases") or ())
             row["shared_names"] = tuple(row.get("shared_names") or ())
+            row["pci_ids"] = tuple(row.get("pci_ids") or ())
             specs.append(GpuSpec(**row))
         return cls(specs)
+
+    def by_pci_id(self, pci_id: str | None) -> GpuSpec | None:
+        """The model a PCI vendor:device id ('10de:2204') names, or None.
+
+        An id beats a name: drivers older than a card call it "Graphics Device", and board
+        makers rename cards freely, but the id the chip answers with is the model's.
+        """
+        return self._by_pci_id.get(pci_id.lower()) if pci_id else None
 
     def get(self, name: str) -> GpuSpec | None:
         """The spec for a catalogue name or alias, or None."""
@@ -151,8 +169,25 @@ class Catalog:
         return spec
 
     def suggest(self, name: str, n: int = 3) -> list[str]:
-        """The closest canonical names, for an error message."""
-        names = [spec.model for spec in self.specs]
+        """The closest canonical names, for an error message.
+
+        A model code of letters and digits must keep its letters and its length: "Tesla P100"
+        is not a typo of "H100 PCIe", nor "A10G" of "A100", while "RTX 3099" may be one of
+        "RTX 3090". A laptop GPU is never offered the desktop card of the same number.
+        """
+        query = name.lower()
+        codes = {(letters, len(digits)) for letters, digits in _MODEL_CODE.findall(query)}
+        mobile = bool(_MOBILE.search(query))
+        names = [
+            spec.model
+            for spec in self.specs
+            if codes
+            <= {
+                (letters, len(digits))
+                for letters, digits in _MODEL_CODE.findall(spec.model.lower())
+            }
+            and mobile == bool(_MOBILE.search(spec.model.lower()))
+        ]
         by_key = {name_key(model): model for model in names}
         close = difflib.get_close_matches(name_key(name), list(by_key), n=n, cutoff=0.5)
         return [by_key[k] for k in close]

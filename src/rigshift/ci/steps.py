@@ -98,7 +98,14 @@ def validate(ctx: Context) -> str:
         raise Failed(f"{len(problems)} problem(s): {problems[0]}", lines) from None
     model = ctx.site.model
     gpus = sum(rig.gpu_count for rig in model.fleet.rigs)
-    return f"{shown(ctx.layout.site_file)}: {len(model.fleet.rigs)} rigs, {gpus} GPUs"
+    summary = f"{shown(ctx.layout.site_file)}: {len(model.fleet.rigs)} rigs, {gpus} GPUs"
+    warnings = ctx.site.warnings
+    if warnings:
+        ctx.notes += [f"warning: {w.render(shown(ctx.layout.site_file))}" for w in warnings]
+        summary += (
+            f"; {len(warnings)} warning(s), the first: {warnings[0].path}: {warnings[0].message}"
+        )
+    return summary
 
 
 # -- 2. plan -------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from rigshift.cli.site import say_warnings
 from rigshift.plan import CLASSES
 from rigshift.plan.conversion import PUBLIC_KEPT_SHARE, SitePlan
 from rigshift.report import FORMATS, write_reports
@@ -33,6 +34,7 @@ from rigshift.site import Site
 def plan(site: str, fmt: str, out: Path | None) -> None:
     """Assess a site and plan its conversion: print a summary, write the reports."""
     loaded = Site.load(site)
+    say_warnings(loaded)
     result = loaded.plan
     written = write_reports(
         result, out or Path("build") / loaded.layout.name, FORMATS if fmt == "all" else (fmt,)

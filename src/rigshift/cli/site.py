@@ -14,11 +14,18 @@ from rigshift.site import Site
 SITE = click.argument("site", type=click.Path(path_type=str))
 
 
+def say_warnings(site: Site) -> None:
+    """What is odd about a site but not wrong, on stderr, before the command's own output."""
+    for warning in site.warnings:
+        click.echo(f"warning: {warning.render(shown(site.layout.site_file))}", err=True)
+
+
 @click.command()
 @SITE
 def validate(site: str) -> None:
     """Check a site file against every rule of the model."""
     loaded = Site.load(site)
+    say_warnings(loaded)
     model = loaded.model
     gpus = sum(rig.gpu_count for rig in model.fleet.rigs)
     click.echo(f"{shown(loaded.layout.site_file)}: ok ({len(model.fleet.rigs)} rigs, {gpus} GPUs)")

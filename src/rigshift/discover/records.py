@@ -50,6 +50,15 @@ class NvidiaGpu:
     retired_pages_single_bit: int | None = None
     retired_pages_double_bit: int | None = None
     retired_pages_pending: bool | None = None
+
+    @property
+    def pci_id(self) -> str | None:
+        """'10de:2204' from nvidia-smi's '220410DE' (device id, then vendor id)."""
+        value = (self.pci_device_id or "").lower()
+        if len(value) == 8 and all(c in "0123456789abcdef" for c in value):
+            return f"{value[4:]}:{value[:4]}"
+        return None
+
     remapped_rows_uncorrectable: int | None = None
     remapped_rows_pending: bool | None = None
     remapped_rows_failure: bool | None = None
@@ -98,6 +107,13 @@ class PciDevice:
     subsystem: str | None = None
     link_cap: PcieLink = field(default_factory=PcieLink)
     link_status: PcieLink = field(default_factory=PcieLink)
+
+    @property
+    def pci_id(self) -> str | None:
+        """'10de:2204', as `lspci -nn` prints it."""
+        if self.vendor_id and self.device_id:
+            return f"{self.vendor_id}:{self.device_id}"
+        return None
 
     @property
     def vendor(self) -> str | None:

@@ -124,7 +124,7 @@ class HostSurvey:
         cards: list[SurveyedGpu] = []
         for gpu in self.nvidia or []:
             vram = _gb(gpu.vram_mib * 1024**2) if gpu.vram_mib else None
-            model, known = resolve_model(gpu.product_name, vram)
+            model, known = resolve_model(gpu.product_name, vram, pci_id=gpu.pci_id)
             cards.append(
                 SurveyedGpu(
                     name=gpu.product_name,
@@ -147,7 +147,12 @@ class HostSurvey:
             dev = pci_by_bus.get(card.bus_id or "")
             name = dev.marketing_name if dev else f"AMD GPU 1002:{card.device_id}"
             vram = _gb(card.vram_bytes) if card.vram_bytes else None
-            model, known = resolve_model(name, vram, dev.subsystem if dev else None)
+            model, known = resolve_model(
+                name,
+                vram,
+                dev.subsystem if dev else None,
+                f"1002:{card.device_id}" if card.device_id else None,
+            )
             cards.append(
                 SurveyedGpu(
                     name=name,
@@ -165,7 +170,7 @@ class HostSurvey:
         for dev in self.pci or []:
             if dev.bus_id in seen or dev.vendor not in ("NVIDIA", "AMD"):
                 continue
-            model, known = resolve_model(dev.marketing_name, None, dev.subsystem)
+            model, known = resolve_model(dev.marketing_name, None, dev.subsystem, dev.pci_id)
             cards.append(
                 SurveyedGpu(
                     name=dev.marketing_name,
@@ -199,16 +204,19 @@ class HostSurvey:
 
 
 def resolve_model(
-    name: str, vram_gb: float | None, subsystem: str | None = None
+    name: str, vram_gb: float | None, subsystem: str | None = None, pci_id: str | None = None
 ) -> tuple[str, bool]:
     """(catalogue name, True), or (the reported name verbatim, False) when not catalogued.
+
+    The PCI vendor:device id decides first where the catalogue knows it: the chip answers with
+    it whatever the driver calls the card (R418 names a GTX 1660 "Graphics Device").
 
     A name several models share (AMD's 'Radeon RX 470/480/570/570X/580/580X/590') is settled
     by the VRAM seen where that leaves one model, else by the board maker's subsystem name
     ('Sapphire Technology Limited Nitro+ Radeon RX 580 4GB' ends in a catalogue name).
     """
     catalog = default_catalog()
-    spec = catalog.resolve(name, vram_gb)
+    spec = catalog.by_pci_id(pci_id) or catalog.resolve(name, vram_gb)
     words = (subsystem or "").split()
     # Longest tail first, so 'Radeon RX 580 4GB' wins over 'RX 580 4GB'... and over '4GB'.
     for start in range(len(words)):

@@ -286,3 +286,26 @@ def _reserved_names(site: SiteModel) -> Iterator[Problem]:
                 "an admin named root would have its keys replace root's authorized_keys",
                 "give each operator a login of their own",
             )
+
+
+def vram_warnings(site: SiteModel) -> list[Problem]:
+    """Cards whose surveyed VRAM contradicts the model they resolved to (a "GTX 1070 Ti" that
+    reports 4 GiB is not the 8 GB card): not an error, since the survey may be of a board
+    variant, but never silence either. The plan keeps the datasheet's figures."""
+    catalog = default_catalog()
+    found = []
+    for i, rig in enumerate(site.fleet.rigs):
+        for j, entry in enumerate(rig.gpus):
+            spec = catalog.get(entry.model)
+            if spec is None or entry.vram_gb is None:
+                continue
+            if abs(spec.vram_gb - entry.vram_gb) > max(0.5, 0.1 * spec.vram_gb):
+                found.append(
+                    Problem(
+                        ("fleet", "rigs", i, "gpus", j, "vram_gb"),
+                        f"{entry.vram_gb:g} GB seen, but a {spec.model} has {spec.vram_gb:g} GB",
+                        "check the card (a different board, a fake, or a failing memory chip) "
+                        "and correct its model",
+                    )
+                )
+    return found

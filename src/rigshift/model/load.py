@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from rigshift.model.checks import cross_field_problems
+from rigshift.model.checks import cross_field_problems, vram_warnings
 from rigshift.model.errors import Problem, SiteError
 from rigshift.model.schema import SiteModel
 from rigshift.model.text import text_problems
@@ -67,7 +67,12 @@ class _SiteLoader(_Loader):  # type: ignore[valid-type,misc]
 
 
 def load_site(file: Path) -> SiteModel:
-    """Read, validate and cross-check a site file. Raises SiteError naming every problem.
+    """Read, validate and cross-check a site file. Raises SiteError naming every problem."""
+    return read_site(file)[0]
+
+
+def read_site(file: Path) -> tuple[SiteModel, list[Problem]]:
+    """The validated site and its warnings (with lines). Raises SiteError naming every problem.
 
     Commands load a site through `rigshift.site.Site.load`, which calls this once and hands
     the result down; nothing else should call it.
@@ -81,7 +86,9 @@ def load_site(file: Path) -> SiteModel:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SiteError(file, [Problem((), f"cannot read the file: {exc}")]) from None
-    return parse_site(text, file)
+    site = parse_site(text, file)
+    warnings = vram_warnings(site)
+    return site, _with_lines(text, warnings) if warnings else []
 
 
 def _read(file: Path) -> str:

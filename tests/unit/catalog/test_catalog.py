@@ -143,8 +143,9 @@ def test_figures_are_plausible() -> None:
     """Catches a slipped digit: every figure inside what GPUs of these years can have."""
     for spec in SPECS:
         assert 1 <= spec.vram_gb <= 192, spec.model
-        assert 40 <= spec.mem_bw_gbps <= 5000, spec.model
-        assert 1 <= spec.fp32_tflops <= 100, spec.model
+        # From a Quadro P400 (32 GB/s, 0.64 TFLOPS) to an H200 and an RTX PRO 6000 Blackwell.
+        assert 20 <= spec.mem_bw_gbps <= 5000, spec.model
+        assert 0.5 <= spec.fp32_tflops <= 150, spec.model
         assert 25 <= spec.tdp_w <= 1000, spec.model
         if spec.fp16_tensor_tflops is not None:
             assert spec.fp32_tflops < spec.fp16_tensor_tflops <= 1000, spec.model
@@ -225,8 +226,45 @@ def test_every_card_in_a_real_capture_resolves(card: tuple[str, str, str | None]
     _, name, arch = card
     spec: GpuSpec | None = default_catalog().resolve(name)
     if name == "Graphics Device":
-        assert spec is None
+        assert spec is None, "a driver's placeholder name is never an alias (the PCI id decides)"
         return
     assert spec is not None, f"{name!r} from a real nvidia-smi capture is not catalogued"
     if arch is not None:
         assert spec.arch == arch
+
+
+def test_a_pci_id_names_one_model_and_every_id_is_well_formed() -> None:
+    owners: dict[str, str] = {}
+    for spec in SPECS:
+        for pci_id in spec.pci_ids:
+            assert re.fullmatch(r"(10de|1002):[0-9a-f]{4}", pci_id), (spec.model, pci_id)
+            assert owners.setdefault(pci_id, spec.model) == spec.model, pci_id
+            assert default_catalog().by_pci_id(pci_id.upper()) is spec
+    assert len(owners) > 40
+    assert default_catalog().by_pci_id("10de:2184").model == "GTX 1660"  # type: ignore[union-attr]
+    assert default_catalog().by_pci_id("1002:67df") is None, "RX 470-590 share it"
+
+
+@pytest.mark.parametrize(
+    ("name", "not_offered"),
+    [
+        ("Tesla P100 SXM2", "H100 PCIe"),
+        ("A10G", "A100 40GB PCIe"),
+        ("NVIDIA GeForce RTX 3060 Laptop GPU", "RTX 3060"),
+    ],
+)
+def test_suggestions_keep_the_product_line(name: str, not_offered: str) -> None:
+    assert not_offered not in default_catalog().suggest(name)
+
+
+def test_a_typo_still_gets_a_suggestion() -> None:
+    assert default_catalog().suggest("RTX 3099")[0] == "RTX 3090"
+    assert default_catalog().suggest("Tesla P100x")[:2] == ["Tesla P100 16GB", "Tesla P100 12GB"]
+
+
+def test_the_p100_is_settled_by_its_vram_and_the_h200_by_its_name() -> None:
+    catalog = default_catalog()
+    assert catalog.resolve("Tesla P100", 16).model == "Tesla P100 16GB"  # type: ignore[union-attr]
+    assert catalog.resolve("Tesla P100", 12).model == "Tesla P100 12GB"  # type: ignore[union-attr]
+    assert catalog.resolve("NVIDIA H200").model == "H200 SXM"  # type: ignore[union-attr]
+    assert catalog.resolve("NVIDIA H200 NVL").model == "H200 NVL"  # type: ignore[union-attr]

@@ -193,6 +193,12 @@ def test_ambiguous_amd_names_resolve_by_vram_or_board_name_or_stay_verbatim() ->
     # A board name that contradicts the VRAM seen is not believed.
     assert resolve_model(family, 8.0, "Sapphire Nitro+ Radeon RX 580 4GB") == (family, False)
     assert resolve_model("Graphics Device", 5.8) == ("Graphics Device", False)
+    # The PCI id decides where the driver's name says nothing.
+    assert resolve_model("Graphics Device", 5.8, pci_id="10de:2184") == ("GTX 1660", True)
+    assert resolve_model("NVIDIA GeForce RTX 3060 Laptop GPU", 6.0, pci_id="10de:2560") == (
+        "NVIDIA GeForce RTX 3060 Laptop GPU",
+        False,
+    )
 
 
 def run_discover(site_dir: Path, *args: str) -> tuple[int, str]:

@@ -29,7 +29,9 @@ def real_file(name: str) -> Path:
 # current link, link the plan uses. Values read off each file by hand.
 REAL_CASES = [
     ("gtx-1070-ti.xml", 0, "GTX 1070 Ti", 4096, None, (None, None), (1, 16), (1, 16)),
-    ("gtx-1660-ti.xml", 0, "Graphics Device", 5912, "418.43", (3, 16), (1, 16), (3, 16)),
+    # Driver 418 names the card "Graphics Device"; its PCI id 10de:2184 is a GTX 1660 (the
+    # capture's file name says 1660 Ti, the PCI ID database says otherwise).
+    ("gtx-1660-ti.xml", 0, "GTX 1660", 5912, "418.43", (3, 16), (1, 16), (3, 16)),
     ("gt-1030.xml", 0, "GT 1030", 1998, "470.74", (3, 4), (3, 4), (3, 4)),
     ("tesla-t4.xml", 0, "Tesla T4", 15360, "515.105.01", (3, 16), (3, 8), (3, 8)),
     ("quadro-p2000-v12.xml", 0, "Quadro P2000", 5120, "525.125.06", (3, 16), (1, 8), (3, 8)),
@@ -59,7 +61,7 @@ def test_real_report(
     plan: tuple[int, int],
 ) -> None:
     gpu = parse_nvidia_smi(real_file(name).read_text(), name)[index]
-    assert resolve_model(gpu.product_name, None)[0] == model
+    assert resolve_model(gpu.product_name, None, pci_id=gpu.pci_id)[0] == model
     assert gpu.vram_mib == vram_mib
     assert gpu.driver_version == driver
     assert gpu.link_max == PcieLink(*link_max)

@@ -328,3 +328,19 @@ def test_a_quota_that_is_not_a_quantity_is_refused_at_its_field(
         parse_site(text, "site.yaml")
     assert raised.value.paths == ["tenants[0].cpu_quota"]
     assert "expected a Kubernetes quantity" in raised.value.render()
+
+
+def test_a_cards_vram_against_its_model_is_a_warning_not_an_error(
+    lab_site_text: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    old = "- {model: GTX 1070, count: 6, link: {gen: 2, width: 1}}"
+    assert old in lab_site_text
+    text = lab_site_text.replace(old, "- {model: GTX 1070, count: 6, vram_gb: 4}")
+    (tmp_path / "site.yaml").write_text(text)
+    code, out, err = _validate(monkeypatch, capsys, tmp_path)
+    assert code == 0
+    assert "ok (3 rigs" in out
+    assert "warning: " in err and "fleet.rigs[1].gpus[0].vram_gb: 4 GB seen" in err
