@@ -67,6 +67,9 @@ network:
 kubernetes:
   version: v1.31.4+rke2r1
   control_plane: [rig-00000, rig-00001, rig-00002]
+  # Off the management network (10.0.0.0/8), which the distributions' defaults fall inside.
+  pod_cidr: 172.20.0.0/16
+  service_cidr: 172.21.0.0/16
 tenants:
   - {{name: tenant-a, gpu_quota: 100}}
 economics:
