@@ -245,3 +245,13 @@ def test_a_survey_file_far_too_large_is_not_read(tmp_path: Path) -> None:
         handle.truncate(17 * 1024 * 1024)  # sparse: costs no disk
     with pytest.raises(SurveyFileError, match="at most 16,777,216 are read"):
         read_host_dir(host)
+
+
+def test_a_malformed_local_address_is_passed_over_when_finding_the_management_address() -> None:
+    import ipaddress
+
+    from rigshift.discover import HostSurvey, NetInterface
+
+    nic = NetInterface("eth0", None, "ether", "UP", addresses=("10.0.0.999/24", "10.0.0.7/24"))
+    survey = HostSurvey(host="rig-7", directory=Path("rig-7"), nics=[nic])
+    assert survey.management_address(ipaddress.IPv4Network("10.0.0.0/24")) == "10.0.0.7"
