@@ -45,11 +45,10 @@ class SiteLayout:
         """The layout of `inventories/<site>` or of a site file (`inventories/<site>/site.yaml`;
         a file of another name is that folder's site file)."""
         path = Path(path)
-        if path.is_dir() or (path.name == SITE_FILE and not path.exists()):
-            return cls((path if path.is_dir() else path.parent).resolve())
-        if path.suffix in (".yaml", ".yml") or path.exists():
-            return cls(path.parent.resolve(), path.name)
-        return cls(path.resolve())
+        # A path that names no file is a folder, unless it is spelled like a YAML file.
+        if path.is_dir() or (not path.exists() and path.suffix not in (".yaml", ".yml")):
+            return cls(path.resolve())
+        return cls(path.parent.resolve(), path.name)
 
     @property
     def name(self) -> str:

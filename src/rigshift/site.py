@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from rigshift.model import Problem, SiteError, SiteModel
-from rigshift.model.load import read_site
+from rigshift.model import Problem, SiteError, SiteModel, read_site
 from rigshift.paths import SiteLayout
 from rigshift.plan import Assessment, SitePlan, assess, build_plan, capacity_problems
 

@@ -79,7 +79,7 @@ _MODEL_CODE = re.compile(r"\b([a-z]+)(\d+)[a-z]?\b")
 _MOBILE = re.compile(r"\b(laptop|mobile|max-q)\b")
 
 
-def _vram_fits(spec: GpuSpec, vram_gb: float) -> bool:
+def vram_fits(spec: GpuSpec, vram_gb: float) -> bool:
     """Drivers report a little less (or a little more, in GiB) than the datasheet's VRAM."""
     return abs(spec.vram_gb - vram_gb) <= max(0.5, 0.1 * spec.vram_gb)
 
@@ -134,7 +134,7 @@ class Catalog:
         """
         found = self._all_named(name)
         if vram_gb is not None:
-            found = [spec for spec in found if _vram_fits(spec, vram_gb)]
+            found = [spec for spec in found if vram_fits(spec, vram_gb)]
         return found
 
     def resolve(self, name: str, vram_gb: float | None = None) -> GpuSpec | None:

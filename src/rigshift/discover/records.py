@@ -50,6 +50,9 @@ class NvidiaGpu:
     retired_pages_single_bit: int | None = None
     retired_pages_double_bit: int | None = None
     retired_pages_pending: bool | None = None
+    remapped_rows_uncorrectable: int | None = None
+    remapped_rows_pending: bool | None = None
+    remapped_rows_failure: bool | None = None
 
     @property
     def pci_id(self) -> str | None:
@@ -58,10 +61,6 @@ class NvidiaGpu:
         if len(value) == 8 and all(c in "0123456789abcdef" for c in value):
             return f"{value[4:]}:{value[:4]}"
         return None
-
-    remapped_rows_uncorrectable: int | None = None
-    remapped_rows_pending: bool | None = None
-    remapped_rows_failure: bool | None = None
 
     @property
     def health_problems(self) -> list[str]:

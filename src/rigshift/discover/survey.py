@@ -254,11 +254,12 @@ def read_host_dir(directory: Path) -> HostSurvey:
         if not path.is_file() or rc != 0:
             return None
         try:
-            if path.stat().st_size > MAX_SURVEY_FILE_BYTES:
+            size = path.stat().st_size
+            if size > MAX_SURVEY_FILE_BYTES:
                 raise SurveyFileError(
                     str(path),
                     "a survey output of a usual size",
-                    f"{path.stat().st_size:,} bytes; at most {MAX_SURVEY_FILE_BYTES:,} are read",
+                    f"{size:,} bytes; at most {MAX_SURVEY_FILE_BYTES:,} are read",
                 )
             return path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:

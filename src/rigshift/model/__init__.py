@@ -1,7 +1,7 @@
 """The site model: typed, validated, with errors that name the file and field."""
 
 from rigshift.model.errors import Problem, SiteError, field_path
-from rigshift.model.load import load_site, parse_site
+from rigshift.model.load import parse_site, read_site
 from rigshift.model.schema import GpuEntry, Rig, SiteModel, Tenant
 
 __all__ = [
@@ -12,6 +12,6 @@ __all__ = [
     "SiteModel",
     "Tenant",
     "field_path",
-    "load_site",
     "parse_site",
+    "read_site",
 ]

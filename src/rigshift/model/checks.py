@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 
-from rigshift.catalog import default_catalog
+from rigshift.catalog import default_catalog, vram_fits
 from rigshift.model.errors import Problem
 from rigshift.model.schema import RESERVED_NAMESPACES, SiteModel, parse_pool_entry
 
@@ -152,15 +152,16 @@ def _networks_apart(site: SiteModel) -> Iterator[Problem]:
     would be routed into another (the pod CIDR is the classic: RKE2 and k3s default to
     10.42.0.0/16, a popular choice for a site network too)."""
     net, k8s = site.network, site.kubernetes
-    named: list[tuple[tuple[str | int, ...], ipaddress.IPv4Network]] = [
-        (("network", "management_cidr"), net.management_cidr)
+    site_networks: list[tuple[tuple[str | int, ...], ipaddress.IPv4Network]] = [
+        (("network", key), value)
+        for key in ("management_cidr", "storage_cidr", "tenant_cidr")
+        if (value := getattr(net, key)) is not None
     ]
-    for key in ("storage_cidr", "tenant_cidr"):
-        value = getattr(net, key)
-        if value is not None:
-            named.append((("network", key), value))
-    named += [(("kubernetes", "pod_cidr"), k8s.pod_cidr)]
-    named += [(("kubernetes", "service_cidr"), k8s.service_cidr)]
+    named = [
+        *site_networks,
+        (("kubernetes", "pod_cidr"), k8s.pod_cidr),
+        (("kubernetes", "service_cidr"), k8s.service_cidr),
+    ]
     for i, (loc, network) in enumerate(named):
         for other_loc, other in named[:i]:
             if network.overlaps(other):
@@ -184,7 +185,7 @@ def _networks_apart(site: SiteModel) -> Iterator[Problem]:
                     "give each pool entry its own addresses",
                 )
         if not net.bgp_peers and not any(
-            first in network and last in network for _, network in named[: len(named) - 2]
+            first in network and last in network for _, network in site_networks
         ):
             yield Problem(
                 ("network", "load_balancer_pool", i),
@@ -299,7 +300,7 @@ def vram_warnings(site: SiteModel) -> list[Problem]:
             spec = catalog.get(entry.model)
             if spec is None or entry.vram_gb is None:
                 continue
-            if abs(spec.vram_gb - entry.vram_gb) > max(0.5, 0.1 * spec.vram_gb):
+            if not vram_fits(spec, entry.vram_gb):
                 found.append(
                     Problem(
                         ("fleet", "rigs", i, "gpus", j, "vram_gb"),

@@ -66,11 +66,6 @@ class _SiteLoader(_Loader):  # type: ignore[valid-type,misc]
         return super().construct_mapping(node, deep=deep)
 
 
-def load_site(file: Path) -> SiteModel:
-    """Read, validate and cross-check a site file. Raises SiteError naming every problem."""
-    return read_site(file)[0]
-
-
 def read_site(file: Path) -> tuple[SiteModel, list[Problem]]:
     """The validated site and its warnings (with lines). Raises SiteError naming every problem.
 

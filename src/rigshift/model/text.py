@@ -32,8 +32,8 @@ def text_problems(data: Any) -> list[Problem]:
                 problems.append(_problem(loc, found.group()))
         elif isinstance(value, dict):
             for key, item in value.items():
-                if isinstance(key, str) and _FORBIDDEN.search(key):
-                    problems.append(_problem(loc, _FORBIDDEN.search(key).group(), key=True))  # type: ignore[union-attr]
+                if isinstance(key, str) and (in_key := _FORBIDDEN.search(key)):
+                    problems.append(_problem(loc, in_key.group(), key=True))
                 stack.append(((*loc, key), item))
         elif isinstance(value, list):
             stack.extend(((*loc, i), item) for i, item in enumerate(value))

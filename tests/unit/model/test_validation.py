@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from rigshift.cli import main
-from rigshift.model import SiteError, load_site, parse_site
+from rigshift.model import SiteError, parse_site, read_site
 from rigshift.site import Site
 
 
@@ -286,7 +286,7 @@ def test_missing_file(
 ) -> None:
     missing = tmp_path / "nowhere" / "site.yaml"
     with pytest.raises(SiteError, match="no such file"):
-        load_site(missing)
+        read_site(missing)
     code, _, err = _validate(monkeypatch, capsys, missing)
     assert code == 2
     assert f"{missing}: (top level): no such file" in err
