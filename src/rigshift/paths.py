@@ -32,8 +32,10 @@ class SiteLayout:
         .rigshift-render.json      the render manifest: which files render owns
         lab-connection.yml         how Ansible reaches the default lab (machine-local)
         kubeconfig                 the cluster's admin kubeconfig (a secret, never committed)
+        acceptance/<host>.json     GPU acceptance records (`rigshift accept`, committed: the
+                                   plan reads them)
       runs/                        converge run records and ansible-runner's data (local)
-      evidence/, acceptance/       decommission and verify records of the site's rigs
+      evidence/, verify/           decommission and verify records of the site's rigs
     """
 
     root: Path
@@ -101,8 +103,14 @@ class SiteLayout:
         return self.root / "evidence"
 
     @property
+    def verify_records(self) -> Path:
+        """The verify phase's record per rig (OS checks, Lynis index)."""
+        return self.root / "verify"
+
+    @property
     def acceptance(self) -> Path:
-        return self.root / "acceptance"
+        """GPU acceptance records, one per rig (`rigshift accept`), read by `Site.load`."""
+        return self.generated / "acceptance"
 
     @property
     def stacks(self) -> Path:

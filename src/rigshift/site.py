@@ -11,10 +11,14 @@ layout and never a path to load again: `Site.load` is the only caller of the mod
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 
+from rigshift.accept import HostVerdict, judge, load_records
+from rigshift.accept.apply import acceptance_warnings, apply_acceptance
 from rigshift.model import Problem, SiteError, SiteModel, read_site
 from rigshift.paths import SiteLayout
 from rigshift.plan import Assessment, SitePlan, assess, build_plan, capacity_problems
@@ -33,6 +37,9 @@ class Site:
     # What is odd but not wrong (a card's surveyed VRAM against its model's): commands print
     # these and carry on.
     warnings: tuple[Problem, ...] = ()
+    # Host -> its GPU acceptance verdicts, from `generated/acceptance/<host>.json`
+    # (`rigshift accept`), judged under the site file's `plan.acceptance`.
+    acceptance: Mapping[str, HostVerdict] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
     def load(cls, path: Path | str) -> Site:
@@ -43,7 +50,13 @@ class Site:
         """
         layout = SiteLayout.of(path)
         model, warnings = read_site(layout.site_file)
-        site = cls(model, layout, tuple(warnings))
+        records = load_records(layout.acceptance)
+        verdicts = {
+            host: judge(host, record, model.plan.acceptance) for host, record in records.items()
+        }
+        if verdicts:
+            warnings += acceptance_warnings(model, assess(model), verdicts, layout.acceptance)
+        site = cls(model, layout, tuple(warnings), MappingProxyType(verdicts))
         problems = capacity_problems(site.model, site.assessment)
         if problems:
             raise SiteError(layout.site_file, problems)
@@ -56,7 +69,8 @@ class Site:
 
     @cached_property
     def assessment(self) -> Assessment:
-        return assess(self.model)
+        """The datasheet verdicts, with the acceptance verdicts of tested rigs applied."""
+        return apply_acceptance(self.model, assess(self.model), self.acceptance)
 
     @cached_property
     def plan(self) -> SitePlan:

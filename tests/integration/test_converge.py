@@ -120,7 +120,7 @@ def test_evidence_keeps_wallets_and_logs_keep_no_secrets(lab: Lab, hosts: list[s
 
 def test_lynis_hardening_index_is_at_least_80(lab: Lab, hosts: list[str]) -> None:
     for host in hosts:
-        record = json.loads((lab.dir / "acceptance" / f"{host}.json").read_text())
+        record = json.loads((lab.dir / "verify" / f"{host}.json").read_text())
         assert record["accepted"], record["checks"]
         assert int(record["lynis_hardening_index"]) >= 80, record["lynis_suggestions"]
 

@@ -48,6 +48,11 @@ class GpuSpec:
     def tensor_cores(self) -> bool:
         return self.fp16_tensor_tflops is not None
 
+    @property
+    def geforce(self) -> bool:
+        """A GeForce board (the consumer line), as its driver names it."""
+        return any("geforce" in name.lower() for name in (self.model, *self.aliases))
+
 
 def name_key(name: str) -> str:
     """Normalise a name for lookup: case, spacing and punctuation do not matter."""

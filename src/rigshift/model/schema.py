@@ -360,8 +360,60 @@ class Thresholds(Strict):
     )
 
 
+class Acceptance(Strict):
+    """Where a used card's acceptance run (`rigshift accept`) draws its lines.
+
+    A card fails (retired) on any memory or compute error, an Xid that means the card or its
+    link is failing, or uncorrected ECC errors during the run; it is degraded (one class down)
+    when it runs hot, throttles for heat, falls short of its datasheet or its PCIe link, or its
+    link retrains. docs/acceptance.md says where each default comes from.
+    """
+
+    minutes: float = Field(
+        10, gt=0, le=24 * 60, description="How long `rigshift accept` runs each rig by default."
+    )
+    max_vram_errors: int = Field(
+        0, ge=0, le=1_000_000, description="Wrong words the VRAM test may read back."
+    )
+    min_compute_ratio: float = Field(
+        0.6,
+        ge=0,
+        le=2,
+        description="Least share of the datasheet's matrix-product rate, at the card's best "
+        "precision, before the card is degraded.",
+    )
+    min_memory_bandwidth_ratio: float = Field(
+        0.6,
+        ge=0,
+        le=2,
+        description="Least share of the datasheet's memory bandwidth the device copy reaches.",
+    )
+    min_host_link_ratio: float = Field(
+        0.4,
+        ge=0,
+        le=2,
+        description="Least share of its negotiated PCIe link a host-to-device copy reaches.",
+    )
+    max_temperature_c: float = Field(
+        85, ge=30, le=150, description="Hottest GPU core temperature allowed under load."
+    )
+    max_memory_temperature_c: float = Field(
+        100,
+        ge=30,
+        le=150,
+        description="Hottest memory junction temperature allowed (GDDR6X and HBM report one).",
+    )
+    max_pcie_replays: int = Field(
+        100,
+        ge=0,
+        le=1_000_000_000,
+        description="PCIe replays the link may add during the run (a flaky riser adds many).",
+    )
+
+
 class Plan(Strict):
     thresholds: Thresholds = Field(default_factory=lambda: Thresholds())
+    acceptance: Acceptance = Field(default_factory=lambda: Acceptance())
 
 
 # --- economics -----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Literal
 
 from rigshift.catalog import Catalog, GpuSpec, default_catalog
 from rigshift.model.schema import Rig, SiteModel
@@ -37,6 +38,8 @@ class GpuAssessment:
     count: int
     klass: GpuClass
     reason: str
+    # What `rigshift accept` found for these cards: None where no record covers them.
+    acceptance: Literal["pass", "degrade", "fail"] | None = None
 
     @property
     def kept(self) -> bool:
@@ -124,7 +127,7 @@ def assess(site: SiteModel, catalog: Catalog | None = None) -> Assessment:
             rig_gpus.append(item)
             by_class[verdict.klass] += entry.count
         gpus.extend(rig_gpus)
-        found = _blockers(rig, rig_gpus)
+        found = blockers(rig, rig_gpus)
         rigs.append(
             RigAssessment(
                 rig.name,
@@ -136,7 +139,7 @@ def assess(site: SiteModel, catalog: Catalog | None = None) -> Assessment:
     return Assessment(tuple(gpus), tuple(rigs), by_class)
 
 
-def _blockers(rig: Rig, gpus: list[GpuAssessment]) -> list[tuple[str, str]]:
+def blockers(rig: Rig, gpus: list[GpuAssessment]) -> list[tuple[str, str]]:
     """Why a rig cannot host AI work as it stands, as (kind, text) pairs (empty: it can)."""
     kept = [(g, rig.gpus[g.index]) for g in gpus if g.kept]
     if not kept:

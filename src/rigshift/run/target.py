@@ -41,7 +41,7 @@ def prepare(site: Site, lab: str | None = None) -> ConvergeTarget:
             extravars=extravars
             | {
                 "decommission_evidence_dir": str(layout.evidence),
-                "verify_record_dir": str(layout.acceptance),
+                "verify_record_dir": str(layout.verify_records),
             },
         )
 
@@ -67,6 +67,6 @@ def prepare(site: Site, lab: str | None = None) -> ConvergeTarget:
         extravars
         | {
             "decommission_evidence_dir": str(running.dir / "evidence"),
-            "verify_record_dir": str(running.dir / "acceptance"),
+            "verify_record_dir": str(running.dir / "verify"),
         },
     )
