@@ -75,4 +75,4 @@ class Site:
     @cached_property
     def plan(self) -> SitePlan:
         """The conversion plan (bill of materials, power, economics) built from the assessment."""
-        return build_plan(self.model, self.assessment)
+        return build_plan(self.model, self.assessment, self.acceptance)

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rigshift.accept.verdict import HostVerdict
 from rigshift.catalog import GpuSpec
 from rigshift.model.schema import Economics, Redundancy, SiteModel
+from rigshift.plan.acceptance import AcceptanceSummary, summarise
 from rigshift.plan.assess import BLOCKER_LABELS, Assessment, assess
 from rigshift.plan.classify import CLASSES, KEPT, GpuClass
 
@@ -217,6 +220,7 @@ class SitePlan:
     power: PowerBudget
     redundancy: tuple[RedundancyGap, ...]
     economics: EconomicsPlan | None
+    acceptance: AcceptanceSummary = AcceptanceSummary()
 
     @property
     def total_gpus(self) -> int:
@@ -314,21 +318,29 @@ class SitePlan:
                 },
             },
             "economics": _economics_json(self.economics),
+            "acceptance": self.acceptance.to_json(),
         }
 
 
-def build_plan(site: SiteModel, assessment: Assessment | None = None) -> SitePlan:
+def build_plan(
+    site: SiteModel,
+    assessment: Assessment | None = None,
+    acceptance: Mapping[str, HostVerdict] | None = None,
+) -> SitePlan:
     """Build the conversion plan of a validated site. Pure: the same site gives the same plan.
 
-    Pass the site's `assessment` when the caller has it already, to avoid assessing twice.
+    Pass the site's `assessment` when the caller has it already, to avoid assessing twice, and
+    the GPU acceptance verdicts (`Site.acceptance`) for the plan's acceptance section; the
+    assessment is then the one with those verdicts applied.
     """
     assessment = assessment if assessment is not None else assess(site)
     t = site.plan.thresholds
 
     # Walk the fleet once and count cards by what the plan needs to know about them; fleets
     # repeat a few models thousands of times, so every sum below runs over a handful of keys.
-    # The assessment lists rigs and entries in the site file's order, so the two zip together
-    # and a card's surveyed `vram_gb` can override the catalogue's.
+    # The assessment lists rigs in the site file's order, so the two zip together, and each
+    # part of an entry names the entry, so a card's surveyed `vram_gb` can override the
+    # catalogue's.
     cards: Counter[tuple[str, GpuClass, str, float, bool]] = Counter()
     specs: dict[str, GpuSpec] = {}
     verdicts: Counter[str] = Counter()
@@ -337,7 +349,9 @@ def build_plan(site: SiteModel, assessment: Assessment | None = None) -> SitePla
         verdict = rig_assessment.verdict
         verdicts[verdict] += 1
         blockers.update(rig_assessment.blocker_kinds)
-        for entry, gpu in zip(rig.gpus, rig_assessment.gpus, strict=True):
+        # An entry whose cards were accepted apart (some passed, one failed) is several parts.
+        for gpu in rig_assessment.gpus:
+            entry = rig.gpus[gpu.index]
             spec = specs.setdefault(gpu.spec.model, gpu.spec)
             moves = verdict == "move" and gpu.kept
             cards[(spec.model, gpu.klass, gpu.reason, entry.vram_gb or spec.vram_gb, moves)] += (
@@ -345,9 +359,11 @@ def build_plan(site: SiteModel, assessment: Assessment | None = None) -> SitePla
             )
 
     class_totals = {k: ClassTotals() for k in CLASSES}
-    models: dict[str, ModelLine] = {}
+    # One line per model and class: acceptance can split a model's cards between classes.
+    models: dict[tuple[str, GpuClass], ModelLine] = {}
     moving: Counter[str] = Counter()  # model -> cards that move into servers
     model_vram: dict[str, float] = {}  # model -> the most VRAM a moving card of it has
+    model_class: dict[str, GpuClass] = {}  # model -> the best class its moving cards are in
     for (model, klass, reason, vram, moves), n in cards.items():
         spec, c = specs[model], class_totals[klass]
         class_totals[klass] = ClassTotals(
@@ -357,12 +373,15 @@ def build_plan(site: SiteModel, assessment: Assessment | None = None) -> SitePla
             fp32_tflops=c.fp32_tflops + spec.fp32_tflops * n,
             tdp_w=c.tdp_w + spec.tdp_w * n,
         )
-        line = models.get(model)
-        models[model] = ModelLine(model, n + (line.count if line else 0), klass, reason)
+        line = models.get((model, klass))
+        models[(model, klass)] = ModelLine(
+            model, n + (line.count if line else 0), klass, line.reason if line else reason
+        )
         if moves:
             moving[model] += n
             model_vram[model] = max(model_vram.get(model, 0.0), vram)
-    model_class = {model: models[model].klass for model in moving}
+            best = model_class.get(model, klass)
+            model_class[model] = min(best, klass, key=CLASSES.index)
     bom = _bill_of_materials(
         moving, model_vram, model_class, t.gpus_per_server, t.server_ram_per_vram, site.economics
     )
@@ -393,6 +412,7 @@ def build_plan(site: SiteModel, assessment: Assessment | None = None) -> SitePla
         power=power,
         redundancy=_redundancy(site, power.it_load_kw),
         economics=_economics(site, class_totals, bom, power),
+        acceptance=summarise(dict(acceptance or {}), (rig.name for rig in site.fleet.rigs)),
     )
 
 

@@ -78,15 +78,16 @@ def _rig_vars(rig: Rig, verdict: RigAssessment) -> dict[str, Any]:
 
 
 def _gpus(rig: Rig, verdict: RigAssessment) -> list[dict[str, Any]]:
-    """One entry per model and link: a site file listing every card separately and one
-    using `count` render the same."""
+    """One entry per model, link, class and acceptance outcome: a site file listing every card
+    separately and one using `count` render the same, and cards of one entry that acceptance
+    put in other classes stay apart."""
     merged: dict[tuple[Any, ...], dict[str, Any]] = {}
     for gpu in verdict.gpus:
         entry: GpuEntry = rig.gpus[gpu.index]
         spec = gpu.spec
         link = {"gen": entry.link.gen, "width": entry.link.width} if entry.link else None
         vram = _number(entry.vram_gb or spec.vram_gb)
-        key = (spec.model, vram, entry.link)
+        key = (spec.model, vram, entry.link, gpu.klass, gpu.acceptance)
         if key in merged:
             merged[key]["count"] += gpu.count
             continue
@@ -100,6 +101,8 @@ def _gpus(rig: Rig, verdict: RigAssessment) -> list[dict[str, Any]]:
             "compute_capability": spec.compute_capability,
             "gfx": spec.gfx,
             "link": link,
+            # pass, degrade, fail, or None where no acceptance record covers the cards.
+            "acceptance": gpu.acceptance,
         }
     return list(merged.values())
 
