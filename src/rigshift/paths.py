@@ -113,6 +113,11 @@ class SiteLayout:
         return self.generated / "acceptance"
 
     @property
+    def acceptance_incoming(self) -> Path:
+        """Where the acceptance playbook fetches rigs' records, before they are checked."""
+        return self.runner / "acceptance"
+
+    @property
     def stacks(self) -> Path:
         """The Pulumi project folder that holds this site's stack config.
 

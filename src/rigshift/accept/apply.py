@@ -31,9 +31,7 @@ DEGRADED: dict[GpuClass, GpuClass] = {
 }
 
 
-def split_entry(
-    item: GpuAssessment, verdicts: list[GpuVerdict]
-) -> list[GpuAssessment]:
+def split_entry(item: GpuAssessment, verdicts: list[GpuVerdict]) -> list[GpuAssessment]:
     """`item` (count cards of one model) as parts: passed, then each degraded or failed card
     with its own reasons, then the untested rest. `verdicts` holds at most `item.count`."""
     passed = [v for v in verdicts if v.outcome == "pass"]
@@ -50,9 +48,7 @@ def split_entry(
         else:
             klass = DEGRADED[item.klass]
             reason = f"degraded from {item.klass} by acceptance ({verdict.label}): {reasons}"
-        parts.append(
-            replace(item, count=1, klass=klass, reason=reason, acceptance=verdict.outcome)
-        )
+        parts.append(replace(item, count=1, klass=klass, reason=reason, acceptance=verdict.outcome))
     untested = item.count - len(verdicts)
     if untested:
         parts.append(replace(item, count=untested))

@@ -115,7 +115,8 @@ class GpuResult(Part):
     cuda_name: Text | None = None
     uuid: Text | None = None
     serial: Text | None = None
-    bus_id: Annotated[str, Field(max_length=32)] | None = None
+    # Verdict reasons and the report quote it: hex digits and separators only.
+    bus_id: Annotated[str, Field(pattern=r"^[0-9A-Fa-f:.]{1,32}$")] | None = None
     pci_id: Annotated[str, Field(pattern=r"^[0-9a-f]{4}:[0-9a-f]{4}$")] | None = None
     vbios: Text | None = None
     power_limit_w: Figure | None = None

@@ -62,7 +62,9 @@ ROWS_CHECKED = 8
 # --- VRAM ----------------------------------------------------------------------------------------
 
 
-def expected_words(pattern: str, start: int, stop: int, run: int, device: torch.device):  # type: ignore[no-untyped-def]
+def expected_words(
+    pattern: str, start: int, stop: int, run: int, device: torch.device
+) -> torch.Tensor:
     """The words `pattern` puts at word offsets [start, stop) on pass `run`.
 
     Recomputed for the read-back instead of kept, so the whole buffer under test is the card's
@@ -76,7 +78,11 @@ def expected_words(pattern: str, start: int, stop: int, run: int, device: torch.
         mixed = (run * 0x9E3779B97F4A7C15 ^ (start + 1) * 0xC2B2AE3D27D4EB4F) % 2**64
         generator.manual_seed((mixed ^ (mixed >> 32)) & 0xFFFFFFFF)
         return torch.randint(
-            -(2**63), 2**63 - 1, (stop - start,), dtype=torch.int64, device=device,
+            -(2**63),
+            2**63 - 1,
+            (stop - start,),
+            dtype=torch.int64,
+            device=device,
             generator=generator,
         )
     index = torch.arange(start, stop, dtype=torch.int64, device=device)
@@ -129,7 +135,9 @@ def _hex(word: int) -> str:
     return f"0x{word & (2**64 - 1):016x}"
 
 
-def vram_test(device: torch.device, seconds: float, size_bytes: int | None = None) -> dict[str, Any]:
+def vram_test(
+    device: torch.device, seconds: float, size_bytes: int | None = None
+) -> dict[str, Any]:
     """Fill about 90% of free memory with each pattern, read it back; repeat while time lasts."""
     began = time.monotonic()
     buffer, total = _allocate(device, size_bytes)
@@ -266,17 +274,13 @@ def bandwidth_test(
     began = time.monotonic()
     if device.type == "cuda":
         size_bytes = min(size_bytes, torch.cuda.mem_get_info(device)[0] // 4)
-    src = torch.empty(size_bytes, dtype=torch.uint8, device=device).fill_(7)
-    dst = torch.empty_like(src)
-    device_copy = _rate(lambda: dst.copy_(src), device, seconds / 2) * 2 * size_bytes
-    del dst
     pinned = device.type == "cuda"
     host_bytes = min(size_bytes, 256 << 20)
-    host = torch.empty(host_bytes, dtype=torch.uint8, pin_memory=pinned).fill_(3)
-    near = src[:host_bytes]
-    h2d = _rate(lambda: near.copy_(host, non_blocking=pinned), device, seconds / 4) * host_bytes
-    d2h = _rate(lambda: host.copy_(near, non_blocking=pinned), device, seconds / 4) * host_bytes
-    del src, near, host
+    device_copy = _copy_rate(device, size_bytes, seconds / 2) * 2 * size_bytes
+    h2d, d2h = (
+        _host_copy_rate(device, host_bytes, pinned, seconds / 4, to_device) * host_bytes
+        for to_device in (True, False)
+    )
     _release(device)
     return {
         "device_copy_gbps": round(device_copy / 1e9, 2),
@@ -287,6 +291,24 @@ def bandwidth_test(
         "pinned": pinned,
         "seconds": round(time.monotonic() - began, 3),
     }
+
+
+def _copy_rate(device: torch.device, size: int, seconds: float) -> float:
+    """Device-to-device copies of `size` bytes per second (the buffers freed on return)."""
+    src = torch.empty(size, dtype=torch.uint8, device=device).fill_(7)
+    dst = torch.empty_like(src)
+    return _rate(lambda: dst.copy_(src), device, seconds)
+
+
+def _host_copy_rate(
+    device: torch.device, size: int, pinned: bool, seconds: float, to_device: bool
+) -> float:
+    """Host-to-device (or back) copies of `size` bytes per second, from pinned memory on CUDA."""
+    host = torch.empty(size, dtype=torch.uint8, pin_memory=pinned).fill_(3)
+    near = torch.empty(size, dtype=torch.uint8, device=device)
+    if to_device:
+        return _rate(lambda: near.copy_(host, non_blocking=pinned), device, seconds)
+    return _rate(lambda: host.copy_(near, non_blocking=pinned), device, seconds)
 
 
 def _rate(operation: Callable[[], object], device: torch.device, seconds: float) -> float:
@@ -472,7 +494,13 @@ class Telemetry:
             "pcie_replay_counter": self._try(nvml.nvmlDeviceGetPcieReplayCounter, handle),
             "ecc_uncorrected": uncorrected,
             "remapped_rows": (
-                dict(zip(("correctable", "uncorrectable", "pending", "failure"), remapped))
+                dict(
+                    zip(
+                        ("correctable", "uncorrectable", "pending", "failure"),
+                        remapped,
+                        strict=True,
+                    )
+                )
                 if remapped
                 else None
             ),
@@ -500,9 +528,9 @@ class Telemetry:
                     gpu.xid_events.append(int(event.eventData))
 
     def _same(self, a: Any, b: Any) -> bool:
-        return bool(self._try(self.nvml.nvmlDeviceGetIndex, a) == self._try(
-            self.nvml.nvmlDeviceGetIndex, b
-        ))
+        return bool(
+            self._try(self.nvml.nvmlDeviceGetIndex, a) == self._try(self.nvml.nvmlDeviceGetIndex, b)
+        )
 
     def _try(self, call: Callable[..., Any], *args: Any) -> Any:
         """NVML's answer, or None where the board or driver does not support the query."""

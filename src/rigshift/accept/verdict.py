@@ -97,14 +97,14 @@ def expected_tflops(spec: GpuSpec, precision: str) -> float:
 
 def judge_gpu(host: str, gpu: GpuResult, spec: GpuSpec | None, t: Acceptance) -> GpuVerdict:
     """Apply the site's thresholds to one card's measurements."""
-    fails: list[str] = [f"the {stage} test did not finish: {why}" for stage, why in gpu.errors.items()]
+    fails: list[str] = [
+        f"the {stage} test did not finish: {why}" for stage, why in gpu.errors.items()
+    ]
     degrades: list[str] = []
     figures: list[Figure] = []
     if gpu.vram and gpu.vram.mismatches > t.max_vram_errors:
         where = ", ".join(f"0x{m.offset:x}" for m in gpu.vram.first_mismatches[:4])
-        fails.append(
-            f"{gpu.vram.mismatches} wrong words read back from VRAM (first at {where})"
-        )
+        fails.append(f"{gpu.vram.mismatches} wrong words read back from VRAM (first at {where})")
     if gpu.compute:
         if gpu.compute.mismatched_elements:
             fails.append(
@@ -230,4 +230,6 @@ def judge(
             temperatures[gpu.label] = [
                 (s.t, s.temperature_c) for s in gpu.telemetry.samples if s.temperature_c is not None
             ]
-    return HostVerdict(host, record.status, record.started, tuple(verdicts), temperatures=temperatures)
+    return HostVerdict(
+        host, record.status, record.started, tuple(verdicts), temperatures=temperatures
+    )

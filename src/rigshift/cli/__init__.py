@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from rigshift import __version__
-from rigshift.cli import ci, converge, discover, lab, plan, preview, render, site
+from rigshift.cli import accept, ci, converge, discover, lab, plan, preview, render, site
 from rigshift.errors import RigshiftExit
 
 
@@ -46,6 +46,7 @@ for command in (
     *lab.COMMANDS,
     *discover.COMMANDS,
     *converge.COMMANDS,
+    *accept.COMMANDS,
     *preview.COMMANDS,
 ):
     cli.add_command(command)

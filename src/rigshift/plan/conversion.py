@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rigshift.accept.verdict import HostVerdict
@@ -220,7 +220,7 @@ class SitePlan:
     power: PowerBudget
     redundancy: tuple[RedundancyGap, ...]
     economics: EconomicsPlan | None
-    acceptance: AcceptanceSummary = AcceptanceSummary()
+    acceptance: AcceptanceSummary = field(default_factory=AcceptanceSummary)
 
     @property
     def total_gpus(self) -> int:

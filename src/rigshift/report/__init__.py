@@ -70,6 +70,9 @@ def render_html(plan: SitePlan) -> str:
         "classes_chart": charts.classes_donut(plan),
         "power_chart": charts.power_bar(plan),
         "capex_chart": charts.capex_bars(plan),
+        "acceptance_chart": charts.acceptance_bars(plan),
+        "temperature_chart": charts.temperature_lines(plan),
+        "outcome_colours": charts.OUTCOME_COLOURS,
     }
     return _environment().get_template("report.html.j2").render(context)
 

@@ -161,3 +161,84 @@ def capex_bars(plan: SitePlan) -> str:
         )
         body.append(_text(bar_left + w + 8, y + 17, f"{value:,.0f} {eco.currency}", 14))
     return _svg(720, int(20 + len(items) * row), body, "Capex breakdown")
+
+
+OUTCOME_COLOURS = {"pass": "#2da44e", "degrade": "#bf8700", "fail": "#cf222e"}
+
+
+def acceptance_bars(plan: SitePlan) -> str:
+    """Each tested GPU's figures as a share of what its datasheet (or link) promises: one bar per
+    figure, coloured by the card's verdict, with the 100% line drawn."""
+    rows = [
+        (f"{rig.host} {gpu.label.split(' (')[0]}", figure, gpu.outcome)
+        for rig in plan.acceptance.rigs
+        for gpu in rig.gpus
+        for figure in gpu.figures
+    ]
+    if not rows:
+        return ""
+    label_w, bar_left, bar_max, row = 300.0, 310.0, 300.0, 22.0
+    scale = bar_max / 1.25  # bars reach 125% at most: a card above its datasheet is capped
+    body: list[str] = []
+    for i, (who, figure, outcome) in enumerate(rows):
+        y = 10 + i * row
+        w = scale * min(figure.ratio, 1.25)
+        body.append(_text(label_w, y + 14, f"{who} · {figure.name}", 12, text_anchor="end"))
+        body.append(
+            f"<rect x='{bar_left}' y='{y}' width='{max(w, 1):.1f}' height='16' rx='2' "
+            f"fill='{OUTCOME_COLOURS[outcome]}'/>"
+        )
+        body.append(
+            _text(
+                bar_left + w + 6,
+                y + 13,
+                f"{figure.achieved:g}/{figure.expected:g} {figure.unit} ({figure.ratio:.0%})",
+                11,
+                fill=MUTED,
+            )
+        )
+    bottom = 10 + len(rows) * row
+    x = bar_left + scale
+    body.append(
+        f"<line x1='{x:.1f}' y1='4' x2='{x:.1f}' y2='{bottom:.1f}' stroke='{TEXT}' "
+        "stroke-dasharray='3 3'/>"
+    )
+    body.append(_text(x, bottom + 14, "datasheet", 11, text_anchor="middle", fill=MUTED))
+    return _svg(760, int(bottom + 24), body, "Acceptance figures against the datasheet")
+
+
+def temperature_lines(plan: SitePlan) -> str:
+    """GPU temperature over each acceptance run: one line per tested GPU, all runs on one time
+    axis from each run's start."""
+    series = [
+        (f"{rig.host} {label.split(' (')[0]}", points)
+        for rig in plan.acceptance.rigs
+        for label, points in rig.temperatures.items()
+        if points
+    ]
+    if not series:
+        return ""
+    left, top, width, height = 50.0, 10.0, 620.0, 200.0
+    t_max = max(t for _, points in series for t, _ in points) or 1.0
+    hottest = max(c for _, points in series for _, c in points)
+    c_max = max(100.0, math.ceil(hottest / 10) * 10)
+    palette = ["#1f6feb", "#8250df", "#2da44e", "#bf8700", "#cf222e", "#54aeff", "#59636e"]
+    body = [
+        f"<line x1='{left}' y1='{top + height}' x2='{left + width}' y2='{top + height}' "
+        f"stroke='{MUTED}'/>"
+    ]
+    for c in range(0, int(c_max) + 1, 20):
+        y = top + height * (1 - c / c_max)
+        body.append(_text(left - 6, y + 4, f"{c} C", 11, text_anchor="end", fill=MUTED))
+    for i, (name, points) in enumerate(series):
+        colour = palette[i % len(palette)]
+        path = " ".join(
+            f"{left + width * t / t_max:.1f},{top + height * (1 - c / c_max):.1f}"
+            for t, c in points
+        )
+        body.append(f"<polyline points='{path}' fill='none' stroke='{colour}' stroke-width='2'/>")
+        body.append(_text(left + width + 8, top + 14 + i * 16, name, 11, fill=colour))
+    body.append(
+        _text(left + width / 2, top + height + 18, f"seconds (0-{t_max:g})", 11, fill=MUTED)
+    )
+    return _svg(820, int(top + height + 28), body, "GPU temperature during acceptance")

@@ -31,6 +31,9 @@ PHASES = ("decommission", "baseline", "network", "storage", "gpu", "kubernetes",
 # --check run converges nothing, so a dry run leaves it out by default instead of failing every
 # host. Naming `--phase verify` still runs it.
 CHECK_MODE_PHASES = tuple(p for p in PHASES if p != "verify")
+# Playbooks that run through the same machinery but are never part of a converge: GPU
+# acceptance (`rigshift accept`) runs the cards flat out for minutes and is asked for alone.
+APART = ("accept",)
 
 # Called with (phase, event) for every ansible-runner event, and with (phase, None) when a
 # phase starts, so a progress view can follow along.
@@ -123,7 +126,8 @@ def converge(
     """
     import ansible_runner  # imported here: `rigshift --help` should not pay for it
 
-    phases = check_phases(options.phases)
+    apart = [p for p in options.phases if p in APART]
+    phases = apart or check_phases(options.phases)
     began = time.monotonic()
     result = RunResult(
         site=target.site.name,

@@ -19,6 +19,9 @@ class ConvergeTarget:
     data_dir: Path
     # Where the run record goes.
     record_dir: Path
+    # Where GPU acceptance records are kept once checked (`rigshift accept`); the playbook
+    # fetches them to `accept_record_dir` first.
+    acceptance_dir: Path
     env: dict[str, str] = field(default_factory=dict)
     # Role variables the target sets: paths on the control machine, from the site's layout
     # (a lab keeps its evidence away from the site's).
@@ -38,10 +41,12 @@ def prepare(site: Site, lab: str | None = None) -> ConvergeTarget:
             [layout.hosts],
             layout.runner,
             layout.runs,
+            layout.acceptance,
             extravars=extravars
             | {
                 "decommission_evidence_dir": str(layout.evidence),
                 "verify_record_dir": str(layout.verify_records),
+                "accept_record_dir": str(layout.acceptance_incoming),
             },
         )
 
@@ -60,6 +65,7 @@ def prepare(site: Site, lab: str | None = None) -> ConvergeTarget:
         [layout.hosts, running.connection_file],
         running.dir / "runner",
         layout.runs,
+        running.dir / "acceptance",
         # Labs reuse the same addresses: each lab keeps its own SSH control sockets so two
         # labs never share a multiplexed connection.
         {"ANSIBLE_SSH_CONTROL_PATH_DIR": f"/tmp/.rigshift-cp-{running.name}"},
@@ -68,5 +74,6 @@ def prepare(site: Site, lab: str | None = None) -> ConvergeTarget:
         | {
             "decommission_evidence_dir": str(running.dir / "evidence"),
             "verify_record_dir": str(running.dir / "verify"),
+            "accept_record_dir": str(running.dir / "runner" / "acceptance"),
         },
     )

@@ -53,7 +53,9 @@ def test_a_flipped_bit_is_found_at_its_byte_offset(pattern: str) -> None:
 def test_the_patterns_differ_between_passes_and_from_each_other() -> None:
     """A pattern that wrote the same words each pass would test one bit position only."""
     words = {
-        (p, run): runner.expected_words(p, 0, 256, run, CPU) for p in runner.PATTERNS for run in (0, 1)
+        (p, run): runner.expected_words(p, 0, 256, run, CPU)
+        for p in runner.PATTERNS
+        for run in (0, 1)
     }
     keys = list(words)
     for i, a in enumerate(keys):
@@ -121,7 +123,9 @@ def test_a_failing_stage_is_recorded_and_the_others_still_run(
 
     monkeypatch.setattr(runner, "compute_test", broken)
     result = runner.test_device(CPU, 0.001, {"vram_bytes": 1 << 15, "copy_bytes": 1 << 20})
-    assert result["errors"] == {"compute": "RuntimeError: CUDA error: an illegal memory access was encountered"}
+    assert result["errors"] == {
+        "compute": "RuntimeError: CUDA error: an illegal memory access was encountered"
+    }
     assert result["vram"]["mismatches"] == 0
     assert result["bandwidth"]["device_copy_gbps"] > 0
 
@@ -129,8 +133,20 @@ def test_a_failing_stage_is_recorded_and_the_others_still_run(
 def test_the_command_writes_a_record_the_control_machine_accepts(tmp_path: Path) -> None:
     out = tmp_path / "acceptance.json"
     code = runner.main(
-        ["--device", "cpu", "--minutes", "0.005", "--out", str(out), "--vram-bytes", "65536",
-         "--matmul-size", "64", "--copy-bytes", "1048576"]
+        [
+            "--device",
+            "cpu",
+            "--minutes",
+            "0.005",
+            "--out",
+            str(out),
+            "--vram-bytes",
+            "65536",
+            "--matmul-size",
+            "64",
+            "--copy-bytes",
+            "1048576",
+        ]
     )
     assert code == 0
     record = parse_record(out)

@@ -22,22 +22,39 @@ def test_a_card_that_meets_its_datasheet_passes_and_is_identified_by_its_pci_id(
     v = verdict_of(gpu(name="Graphics Device"))  # an old driver's name: the id still tells
     assert (v.outcome, v.reasons, v.model) == ("pass", (), "RTX 3090")
     names = [f.name for f in v.figures]
-    assert names == ["bfloat16 matrix product", "device memory copy", "host to device (PCIe Gen4 x16)"]
+    assert names == [
+        "bfloat16 matrix product",
+        "device memory copy",
+        "host to device (PCIe Gen4 x16)",
+    ]
     assert [round(f.ratio, 2) for f in v.figures] == [0.96, 0.93, 0.76]
 
 
 def test_geforce_tensor_rates_are_halved_for_fp32_accumulation() -> None:
     catalog = default_catalog()
     assert expected_tflops(catalog["RTX 3090"], "bfloat16") == pytest.approx(71.15)
-    assert expected_tflops(catalog["RTX A4000"], "float16") == catalog["RTX A4000"].fp16_tensor_tflops
+    assert (
+        expected_tflops(catalog["RTX A4000"], "float16") == catalog["RTX A4000"].fp16_tensor_tflops
+    )
     assert expected_tflops(catalog["GTX 1070"], "float32") == 6.5
 
 
 def test_one_wrong_word_in_vram_fails_the_card_naming_where() -> None:
     v = verdict_of(
-        gpu(vram={"mismatches": 1, "first_mismatches": [
-            {"offset": 0x3F000008, "pattern": "random", "expected": "0x00000000000000ff",
-             "read": "0x00000000000000fe", "flipped_bits": 1}]})
+        gpu(
+            vram={
+                "mismatches": 1,
+                "first_mismatches": [
+                    {
+                        "offset": 0x3F000008,
+                        "pattern": "random",
+                        "expected": "0x00000000000000ff",
+                        "read": "0x00000000000000fe",
+                        "flipped_bits": 1,
+                    }
+                ],
+            }
+        )
     )
     assert v.outcome == "fail"
     assert v.reasons == ("1 wrong words read back from VRAM (first at 0x3f000008)",)
@@ -52,10 +69,19 @@ def test_the_site_may_tolerate_vram_errors() -> None:
     ("change", "words"),
     [
         ({"compute": {"mismatched_elements": 12}}, "differed from the first one in 12 elements"),
-        ({"compute": {"reference_ok": False, "reference_error": 40.0}}, "missed its float64 reference"),
-        ({"errors": {"compute": "RuntimeError: CUDA error: unspecified launch failure"}}, "did not finish"),
+        (
+            {"compute": {"reference_ok": False, "reference_error": 40.0}},
+            "missed its float64 reference",
+        ),
+        (
+            {"errors": {"compute": "RuntimeError: CUDA error: unspecified launch failure"}},
+            "did not finish",
+        ),
         ({"telemetry": {"xid_events": [79]}}, "Xid events during the run: 79"),
-        ({"telemetry": {"ecc_uncorrected_start": 0, "ecc_uncorrected_end": 2}}, "2 uncorrected ECC"),
+        (
+            {"telemetry": {"ecc_uncorrected_start": 0, "ecc_uncorrected_end": 2}},
+            "2 uncorrected ECC",
+        ),
     ],
 )
 def test_errors_fail_the_card(change: dict, words: str) -> None:
@@ -111,4 +137,8 @@ def test_a_host_without_a_gpu_has_a_note_and_no_verdicts() -> None:
 
 def test_an_unknown_card_is_judged_on_its_errors_alone() -> None:
     v = verdict_of(gpu(pci_id="10de:ffff", name="Mystery Board"))
-    assert (v.model, v.outcome, v.figures[-1].name) == (None, "pass", "host to device (PCIe Gen4 x16)")
+    assert (v.model, v.outcome, v.figures[-1].name) == (
+        None,
+        "pass",
+        "host to device (PCIe Gen4 x16)",
+    )

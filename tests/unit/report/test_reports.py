@@ -11,7 +11,9 @@ import pytest
 
 from rigshift.plan import build_plan
 from rigshift.report import render_html, render_json, render_markdown, write_reports
-from tests.unit.plan.small_site import small_site
+from rigshift.site import Site
+from tests.unit.accept.records import gpu, record, write
+from tests.unit.plan.small_site import SMALL_SITE, small_site
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -63,6 +65,7 @@ def test_json_keys_are_stable(plan: Any) -> None:
         "power",
         "redundancy",
         "economics",
+        "acceptance",
     }
     assert data["gpus"]["kept"] == 12 and data["power"]["it_load_kw"] == 7.2
     assert data["economics"]["capex"]["total"] == 25136
@@ -87,10 +90,21 @@ def _generic(path: str) -> str:
     return re.sub(r"^redundancy\.(power|cooling)\.", "redundancy.<system>.", path)
 
 
-def test_every_json_key_is_documented(plan: Any) -> None:
+@pytest.fixture
+def accepted_plan(tmp_path: Path) -> Any:
+    """The small site with an acceptance record for r1: 3 RTX 3090 pass, 1 fails, 1 degrades."""
+    (tmp_path / "small").mkdir()
+    (tmp_path / "small" / "site.yaml").write_text(SMALL_SITE)
+    cards = [gpu(0), gpu(1), gpu(2, vram={"mismatches": 7}), gpu(3), gpu(4)]
+    cards[3]["telemetry"]["max_temperature_c"] = 93
+    write(tmp_path / "small" / "generated" / "acceptance", "r1", record(*cards))
+    return Site.load(tmp_path / "small").plan
+
+
+def test_every_json_key_is_documented(accepted_plan: Any) -> None:
     doc = (ROOT / "docs" / "plan-json.md").read_text()
     documented = set(re.findall(r"^\| `([^`]+)` \|", doc, re.MULTILINE))
-    paths = {_generic(p): leaf for p, leaf in _paths(plan.to_json()).items()}
+    paths = {_generic(p): leaf for p, leaf in _paths(accepted_plan.to_json()).items()}
     # Every value a machine reads is documented, and the docs name no key that does not exist.
     assert {p for p, leaf in paths.items() if leaf} - documented == set()
     assert documented - set(paths) == set()
@@ -111,3 +125,21 @@ def test_a_site_without_economics_renders_without_that_section(plan: Any) -> Non
     bare = replace(plan, economics=None)
     assert "Economics" not in render_markdown(bare)
     assert render_html(bare).count("<svg") == 2
+
+
+def test_the_reports_show_each_tested_gpu_with_its_verdict_and_charts(accepted_plan: Any) -> None:
+    html = render_html(accepted_plan)
+    assert "<h2>GPU acceptance</h2>" in html
+    assert "5 GPUs tested on 1 rigs" in html
+    assert "aria-label='Acceptance figures against the datasheet'" in html
+    assert "aria-label='GPU temperature during acceptance'" in html
+    assert "68/71.15 TFLOPS (96%)" in html  # the bfloat16 product against the datasheet
+    assert "7 wrong words read back from VRAM" in html
+    md = render_markdown(accepted_plan)
+    assert "| r1 | GPU 2 (00000000:03:00.0) | RTX 3090 | fail | 7 wrong words" in md
+    assert "ran at 93 C" in md
+
+
+def test_without_records_the_reports_have_no_acceptance_section(plan: Any) -> None:
+    assert "GPU acceptance" not in render_html(plan)
+    assert "GPU acceptance" not in render_markdown(plan)

@@ -20,7 +20,9 @@ def phases_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[st
     seen: list[tuple[str, ...]] = []
 
     def fake_prepare(site: Site, lab: str | None) -> ConvergeTarget:
-        return ConvergeTarget(site, [tmp_path / "hosts.yml"], tmp_path / "data", tmp_path / "runs")
+        return ConvergeTarget(
+            site, [tmp_path / "hosts.yml"], tmp_path / "data", tmp_path / "runs", tmp_path / "acc"
+        )
 
     def fake_converge(target: ConvergeTarget, options: Any, **_: Any) -> RunResult:
         seen.append(tuple(options.phases))

@@ -46,7 +46,31 @@ def plan_node_labels(
             labels[DEVICE_PLUGIN_CONFIG_LABEL] = gpu_class
     if gpu_class == "legacy" and best:
         taints.append(f"{PREFIX}/gpu-class=legacy:NoSchedule")
+    state = acceptance_state(gpus)
+    if state != "none":
+        labels[f"{PREFIX}/gpu-acceptance"] = state
+    if state == "failed":
+        # A failed card is retired in the plan but still sits in the rig, and the device plugin
+        # would hand it to a pod: keep new pods off until it is pulled and the rig re-accepted.
+        taints.append(f"{PREFIX}/gpu-acceptance=failed:NoSchedule")
     return {"labels": labels, "taints": taints}
+
+
+def acceptance_state(gpus: list[dict[str, Any]]) -> str:
+    """What `rigshift accept` found on the rig, worst first: failed (a card failed), degraded,
+    untested (a kept card no record covers), passed; none for a rig that keeps no NVIDIA card
+    and holds no failed one."""
+    outcomes = [g.get("acceptance") for g in gpus if g.get("vendor") == "NVIDIA"]
+    if not outcomes:
+        return "none"
+    if "fail" in outcomes:
+        return "failed"
+    if "degrade" in outcomes:
+        return "degraded"
+    kept = [g.get("acceptance") for g in gpus if g.get("class") in KEPT]
+    if not kept:
+        return "none"
+    return "untested" if None in kept else "passed"
 
 
 def label_args(labels: dict[str, str]) -> list[str]:
