@@ -101,9 +101,11 @@ def _gpus(rig: Rig, verdict: RigAssessment) -> list[dict[str, Any]]:
             "compute_capability": spec.compute_capability,
             "gfx": spec.gfx,
             "link": link,
-            # pass, degrade, fail, or None where no acceptance record covers the cards.
-            "acceptance": gpu.acceptance,
         }
+        if gpu.acceptance:
+            # pass, degrade or fail: what `rigshift accept` found (absent where no record
+            # covers the cards, so a site without records renders as before).
+            merged[key]["acceptance"] = gpu.acceptance
     return list(merged.values())
 
 
