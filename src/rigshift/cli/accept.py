@@ -13,6 +13,7 @@ from rich.table import Table
 
 import rigshift.accept
 from rigshift.accept import HostVerdict, judge, parse_record
+from rigshift.cli.converge import lab_option
 from rigshift.errors import RunFailed
 from rigshift.files import write_atomic
 from rigshift.model import SiteError
@@ -28,15 +29,7 @@ RUNNER = Path(rigshift.accept.__file__).parent / "runner.py"
 
 @click.command(name="accept")
 @click.argument("site", type=click.Path(path_type=str))
-@click.option(
-    "--lab",
-    "lab",
-    is_flag=False,
-    flag_value="lab",
-    default=None,
-    metavar="[NAME]",
-    help="Run on the running lab NAME (default: lab) instead of the site's rigs.",
-)
+@lab_option("Run on")
 @click.option("--limit", default=None, metavar="HOSTS", help="Ansible host pattern to limit to.")
 @click.option(
     "--minutes",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import click
 from rich.console import Console
 
@@ -10,18 +13,25 @@ from rigshift.run import CHECK_MODE_PHASES, PHASES, ConvergeOptions, check_phase
 from rigshift.run.progress import Progress, summary
 from rigshift.site import Site
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def lab_option(verb: str) -> Callable[[F], F]:
+    """`--lab [NAME]`: run on the running lab NAME (default: lab) instead of the site's rigs."""
+    return click.option(
+        "--lab",
+        "lab",
+        is_flag=False,
+        flag_value="lab",
+        default=None,
+        metavar="[NAME]",
+        help=f"{verb} the running lab NAME (default: lab) instead of the site's rigs.",
+    )
+
 
 @click.command(name="converge")
 @click.argument("site", type=click.Path(path_type=str))
-@click.option(
-    "--lab",
-    "lab",
-    is_flag=False,
-    flag_value="lab",
-    default=None,
-    metavar="[NAME]",
-    help="Converge the running lab NAME (default: lab) instead of the site's rigs.",
-)
+@lab_option("Converge")
 @click.option(
     "--phase",
     "phases",
