@@ -445,7 +445,8 @@ class Telemetry:
 
     def _sample(self, gpu: GpuTelemetry, handle: Any) -> dict[str, Any]:
         nvml = self.nvml
-        reasons = self._try(nvml.nvmlDeviceGetCurrentClocksThrottleReasons, handle) or 0
+        # Clock-event reasons: NVML's name, since R535, for what nvidia-smi calls throttling.
+        reasons = self._try(nvml.nvmlDeviceGetCurrentClocksEventReasons, handle) or 0
         named = {name for bit, name in THROTTLE_BITS.items() if reasons & bit}
         gpu.throttle_reasons |= named - {"gpu_idle"}
         gen = self._try(nvml.nvmlDeviceGetCurrPcieLinkGeneration, handle)
