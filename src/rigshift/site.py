@@ -34,9 +34,9 @@ class Site:
 
     model: SiteModel
     layout: SiteLayout
-    # What is odd but not wrong (a card's surveyed VRAM against its model's): commands print
-    # these and carry on.
-    warnings: tuple[Problem, ...] = ()
+    # What the site file's loader found odd but not wrong (a card's surveyed VRAM against its
+    # model's); `warnings` adds what the acceptance records disagree with.
+    file_warnings: tuple[Problem, ...] = ()
     # Host -> its GPU acceptance verdicts, from `generated/acceptance/<host>.json`
     # (`rigshift accept`), judged under the site file's `plan.acceptance`.
     acceptance: Mapping[str, HostVerdict] = field(default_factory=lambda: MappingProxyType({}))
@@ -54,8 +54,6 @@ class Site:
         verdicts = {
             host: judge(host, record, model.plan.acceptance) for host, record in records.items()
         }
-        if verdicts:
-            warnings += acceptance_warnings(model, assess(model), verdicts, layout.acceptance)
         site = cls(model, layout, tuple(warnings), MappingProxyType(verdicts))
         problems = capacity_problems(site.model, site.assessment)
         if problems:
@@ -68,9 +66,22 @@ class Site:
         return self.model.site.name
 
     @cached_property
+    def warnings(self) -> tuple[Problem, ...]:
+        """What is odd but not wrong: commands print these and carry on."""
+        found = acceptance_warnings(
+            self.model, self.datasheet, self.acceptance, self.layout.acceptance
+        )
+        return (*self.file_warnings, *found)
+
+    @cached_property
+    def datasheet(self) -> Assessment:
+        """The verdict per GPU and rig from the catalogue alone, before acceptance."""
+        return assess(self.model)
+
+    @cached_property
     def assessment(self) -> Assessment:
         """The datasheet verdicts, with the acceptance verdicts of tested rigs applied."""
-        return apply_acceptance(self.model, assess(self.model), self.acceptance)
+        return apply_acceptance(self.model, self.datasheet, self.acceptance)
 
     @cached_property
     def plan(self) -> SitePlan:

@@ -101,7 +101,8 @@ def judge_gpu(host: str, gpu: GpuResult, spec: GpuSpec | None, t: Acceptance) ->
         f"the {stage} test did not finish: {why}" for stage, why in gpu.errors.items()
     ]
     degrades: list[str] = []
-    figures: list[Figure] = []
+    # Each achieved figure with the share of it the site asks for, and how a shortfall reads.
+    judged: list[tuple[Figure, float, str]] = []
     if gpu.vram and gpu.vram.mismatches > t.max_vram_errors:
         where = ", ".join(f"0x{m.offset:x}" for m in gpu.vram.first_mismatches[:4])
         fails.append(f"{gpu.vram.mismatches} wrong words read back from VRAM (first at {where})")
@@ -117,37 +118,29 @@ def judge_gpu(host: str, gpu: GpuResult, spec: GpuSpec | None, t: Acceptance) ->
                 f"({gpu.compute.reference_error}x the allowed error)"
             )
         if spec:
-            figures.append(
-                Figure(
-                    f"{gpu.compute.precision} matrix product",
-                    "TFLOPS",
-                    gpu.compute.tflops,
-                    expected_tflops(spec, gpu.compute.precision),
-                )
+            rate = Figure(
+                f"{gpu.compute.precision} matrix product",
+                "TFLOPS",
+                gpu.compute.tflops,
+                expected_tflops(spec, gpu.compute.precision),
             )
+            judged.append((rate, t.min_compute_ratio, "computes at"))
     if gpu.bandwidth and spec:
-        figures.append(
-            Figure("device memory copy", "GB/s", gpu.bandwidth.device_copy_gbps, spec.mem_bw_gbps)
+        copy = Figure(
+            "device memory copy", "GB/s", gpu.bandwidth.device_copy_gbps, spec.mem_bw_gbps
         )
+        judged.append((copy, t.min_memory_bandwidth_ratio, "copies memory at"))
     link = _host_link(gpu, spec)
     if gpu.bandwidth and link:
         gen, width = link
-        figures.append(
-            Figure(
-                f"host to device (PCIe Gen{gen} x{width})",
-                "GB/s",
-                gpu.bandwidth.host_to_device_gbps,
-                PCIE_LANE_GBPS[gen] * width,
-            )
+        host_copy = Figure(
+            f"host to device (PCIe Gen{gen} x{width})",
+            "GB/s",
+            gpu.bandwidth.host_to_device_gbps,
+            PCIE_LANE_GBPS[gen] * width,
         )
-    limits = {
-        "TFLOPS": (t.min_compute_ratio, "computes at"),
-        "device memory copy": (t.min_memory_bandwidth_ratio, "copies memory at"),
-        "host to device": (t.min_host_link_ratio, "moves host data at"),
-    }
-    for figure in figures:
-        key = "TFLOPS" if figure.unit == "TFLOPS" else figure.name.split(" (")[0]
-        least, verb = limits[key]
+        judged.append((host_copy, t.min_host_link_ratio, "moves host data at"))
+    for figure, least, verb in judged:
         if figure.ratio < least:
             degrades.append(
                 f"{verb} {figure.achieved:g} {figure.unit}, {figure.ratio:.0%} of the expected "
@@ -158,7 +151,8 @@ def judge_gpu(host: str, gpu: GpuResult, spec: GpuSpec | None, t: Acceptance) ->
         fails.extend(_telemetry_fails(seen))
         degrades.extend(_telemetry_degrades(seen, t))
     outcome: Outcome = "fail" if fails else "degrade" if degrades else "pass"
-    return GpuVerdict(host, gpu.label, spec, outcome, tuple(fails + degrades), tuple(figures))
+    figures = tuple(figure for figure, _, _ in judged)
+    return GpuVerdict(host, gpu.label, spec, outcome, tuple(fails + degrades), figures)
 
 
 def _host_link(gpu: GpuResult, spec: GpuSpec | None) -> tuple[int, int] | None:
