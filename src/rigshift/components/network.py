@@ -8,13 +8,20 @@ config does (`disable: [servicelb]`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from rigshift.components.cluster import METALLB_NAMESPACE, helm_release, system_namespace
-from rigshift.components.versions import METALLB
+from rigshift.components.cluster import (
+    METALLB_NAMESPACE,
+    ChartSource,
+    helm_release,
+    system_namespace,
+)
+from rigshift.components.gpu_operator import GPU_CLASS_TOLERATION
 from rigshift.model import SiteModel
+from rigshift.releases import METALLB
 
 POOL_NAME = "rigshift"
 
@@ -30,11 +37,17 @@ class BgpPeerArgs:
 class NetworkArgs:
     pool: list[str]
     bgp_peers: list[BgpPeerArgs] = field(default_factory=list)
+    charts: ChartSource = field(default_factory=ChartSource)
 
     @classmethod
-    def from_site(cls, site: SiteModel) -> NetworkArgs:
+    def from_site(cls, site: SiteModel, charts: ChartSource | None = None) -> NetworkArgs:
         peers = [BgpPeerArgs(str(p.address), p.asn, p.local_asn) for p in site.network.bgp_peers]
-        return cls(list(site.network.load_balancer_pool), peers)
+        return cls(list(site.network.load_balancer_pool), peers, charts or ChartSource())
+
+
+def metallb_values() -> dict[str, Any]:
+    """The speaker runs on legacy-class nodes too, so they announce the pool like the rest."""
+    return {"speaker": {"tolerations": [GPU_CLASS_TOLERATION]}}
 
 
 class Network(pulumi.ComponentResource):
@@ -48,7 +61,14 @@ class Network(pulumi.ComponentResource):
         super().__init__("rigshift:index:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         namespace = system_namespace(f"{name}-namespace", METALLB_NAMESPACE, child)
-        release = helm_release(f"{name}-metallb", METALLB, namespace.metadata.name, {}, child)
+        release = helm_release(
+            f"{name}-metallb",
+            METALLB,
+            namespace.metadata.name,
+            metallb_values(),
+            child,
+            args.charts,
+        )
         # MetalLB's custom resources only exist once its chart has installed the CRDs.
         crs = pulumi.ResourceOptions(parent=self, depends_on=[release])
 

@@ -9,15 +9,20 @@ Grafana's admin password comes from Pulumi secret config and stays a secret in t
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from rigshift.components.cluster import MONITORING_NAMESPACE, helm_release, system_namespace
-from rigshift.components.versions import KUBE_PROMETHEUS_STACK
+from rigshift.components.cluster import (
+    MONITORING_NAMESPACE,
+    ChartSource,
+    helm_release,
+    system_namespace,
+)
 from rigshift.model import SiteModel
+from rigshift.releases import KUBE_PROMETHEUS_STACK
 
 DASHBOARD_LABEL = "grafana_dashboard"
 
@@ -63,6 +68,7 @@ class ObservabilityArgs:
     storage_gb: int
     storage_class: str
     grafana_admin_password: pulumi.Output[str]
+    charts: ChartSource = field(default_factory=ChartSource)
 
     @classmethod
     def from_site(
@@ -70,9 +76,16 @@ class ObservabilityArgs:
         site: SiteModel,
         storage_class: str,
         grafana_admin_password: pulumi.Output[str],
+        charts: ChartSource | None = None,
     ) -> ObservabilityArgs:
         o = site.observability
-        return cls(o.retention, o.storage_gb, storage_class, grafana_admin_password)
+        return cls(
+            o.retention,
+            o.storage_gb,
+            storage_class,
+            grafana_admin_password,
+            charts or ChartSource(),
+        )
 
 
 class Observability(pulumi.ComponentResource):
@@ -100,13 +113,14 @@ class Observability(pulumi.ComponentResource):
             f"{name}-kube-prometheus-stack",
             KUBE_PROMETHEUS_STACK,
             namespace.metadata.name,
-            _values(args),
+            observability_values(args),
             child,
+            args.charts,
         )
         self.register_outputs({"retention": args.retention})
 
 
-def _values(args: ObservabilityArgs) -> dict[str, Any]:
+def observability_values(args: ObservabilityArgs) -> dict[str, Any]:
     volume = {
         "storageClassName": args.storage_class,
         "accessModes": ["ReadWriteOnce"],

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from rigshift.model.quantity import Quantity
+from rigshift.releases import compat
 
 Redundancy = Literal["N", "N+1", "2N"]
 Name = Annotated[
@@ -220,7 +221,8 @@ class Kubernetes(Strict):
     distribution: Literal["rke2", "k3s"] = Field("rke2", description="Default: rke2.")
     version: str = Field(
         pattern=r"^v1\.\d+\.\d+(\+(rke2|k3s)r\d+)?$",
-        description="Release to install, e.g. 'v1.31.4+rke2r1'.",
+        description="Release to install, e.g. 'v1.36.4+rke2r1'; it must be a Kubernetes minor "
+        "the pinned GPU operator is validated on.",
     )
     control_plane: list[str] = Field(
         min_length=1, description="Rig names that run the servers (odd count: etcd quorum)."
@@ -240,7 +242,7 @@ class Kubernetes(Strict):
 
     @property
     def minor(self) -> str:
-        """'1.31' from 'v1.31.4+rke2r1': the schema version of the Kubernetes API."""
+        """'1.36' from 'v1.36.4+rke2r1': the schema version of the Kubernetes API."""
         return ".".join(self.version.lstrip("v").split("+")[0].split(".")[:2])
 
 
@@ -270,6 +272,18 @@ class Gpu(Strict):
         description="'host': the gpu phase installs the driver; "
         "'container': the GPU operator does.",
     )
+    driver_branch: str = Field(
+        compat().default_branches["production"],
+        pattern=r"^[0-9]{3}$",
+        description="NVIDIA driver branch of rigs whose GPUs are train or infer class; "
+        "default: the production branch in rigshift's compatibility table.",
+    )
+    legacy_driver_branch: str = Field(
+        compat().default_branches["legacy"],
+        pattern=r"^[0-9]{3}$",
+        description="Driver branch of rigs that keep a legacy (Pascal) card: R580 is the last "
+        "branch that drives Maxwell, Pascal and Volta.",
+    )
 
 
 class Observability(Strict):
@@ -287,6 +301,7 @@ RESERVED_NAMESPACES = frozenset(
     {
         "default",
         "gpu-operator",
+        "local-path-storage",
         "longhorn-system",
         "metallb-system",
         "monitoring",

@@ -4,6 +4,7 @@ from rigshift.plan.assess import BLOCKER_LABELS, Assessment, GpuAssessment, RigA
 from rigshift.plan.capacity import capacity_problems, usable_gpus
 from rigshift.plan.classify import CLASSES, KEPT, GpuClass, Verdict, classify
 from rigshift.plan.conversion import SCHEMA_VERSION, SitePlan, build_plan
+from rigshift.plan.platform import platform_problems
 
 __all__ = [
     "BLOCKER_LABELS",
@@ -20,5 +21,6 @@ __all__ = [
     "build_plan",
     "capacity_problems",
     "classify",
+    "platform_problems",
     "usable_gpus",
 ]

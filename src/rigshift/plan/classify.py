@@ -2,7 +2,7 @@
 
 train   enough VRAM and tensor cores for fine-tuning and training (default >= 24 GB)
 infer   current CUDA 13 / PyTorch wheels run and a model fits (default >= 10 GB, cc >= 7.5)
-legacy  Pascal: runs only on the R580 driver / CUDA 12 branch, kept where VRAM is useful
+legacy  Pascal: R580 driver, CUDA 12.9 at most, no current PyTorch wheels; kept where VRAM is useful
 retire  everything else, with the reason a site engineer can check against the datasheet
 """
 
@@ -13,6 +13,7 @@ from typing import Literal
 
 from rigshift.catalog import GpuSpec
 from rigshift.model.schema import Thresholds
+from rigshift.releases import compat
 
 GpuClass = Literal["train", "infer", "legacy", "retire"]
 CLASSES: tuple[GpuClass, ...] = ("train", "infer", "legacy", "retire")
@@ -51,11 +52,7 @@ def classify(spec: GpuSpec, t: Thresholds) -> Verdict:
                 f"{spec.arch} with {vram:g} GB VRAM: below the legacy floor of "
                 f"{t.legacy_min_vram_gb:g} GB",
             )
-        return Verdict(
-            "legacy",
-            f"{spec.arch} (cc {cc}): CUDA 13 needs cc >= {t.min_compute_capability}; "
-            "runs on the R580 driver / CUDA 12 branch only",
-        )
+        return Verdict("legacy", _legacy_reason(spec, cc, t))
     if vram >= t.train_min_vram_gb and spec.tensor_cores:
         return Verdict(
             "train", f"{vram:g} GB VRAM and tensor cores ({spec.fp16_tensor_tflops:g} TFLOPS FP16)"
@@ -65,3 +62,15 @@ def classify(spec: GpuSpec, t: Thresholds) -> Verdict:
     return Verdict(
         "retire", f"{vram:g} GB VRAM is below the infer floor of {t.infer_min_vram_gb:g} GB"
     )
+
+
+def _legacy_reason(spec: GpuSpec, cc: float, t: Thresholds) -> str:
+    """Why a card is legacy, with the ceilings a tenant will meet (from the compat table)."""
+    reason = f"{spec.arch} (cc {cc}): CUDA 13 needs cc >= {t.min_compute_capability}"
+    arch = compat().architecture(spec.arch)
+    if arch is not None and arch.cuda_ceiling:
+        reason += f"; CUDA {arch.cuda_ceiling} is the last toolkit for {spec.arch}"
+    if arch is not None and not arch.pytorch_wheels:
+        reason += f"; current PyTorch CUDA wheels carry no sm_{str(cc).replace('.', '')} kernels"
+    legacy = compat().default_branches["legacy"]
+    return reason + f"; driver branch R{legacy}"

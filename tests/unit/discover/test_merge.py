@@ -30,7 +30,7 @@ network:
   load_balancer_pool: [10.0.0.200-10.0.0.210]
 
 kubernetes:
-  version: v1.31.4+rke2r1
+  version: v1.36.4+rke2r1
   control_plane: [rig-1]
 
 fleet:

@@ -19,7 +19,7 @@ network:
   management_cidr: 10.0.0.0/24
   load_balancer_pool: [10.0.0.200-10.0.0.210]
 kubernetes:
-  version: v1.31.4+rke2r1
+  version: v1.36.4+rke2r1
   control_plane: [r3]
 tenants:
   - {name: alpha, gpu_quota: 4}

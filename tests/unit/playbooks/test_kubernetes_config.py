@@ -16,7 +16,7 @@ ADDRESSES = {"s1": "10.0.0.11", "s2": "10.0.0.12", "s3": "10.0.0.13", "a1": "10.
 LABELS = {"labels": {"rigshift.io/gpu-class": "infer"}, "taints": []}
 
 
-def config(distribution: str, host: str, *, runtime: bool = False) -> tuple[str, dict[str, Any]]:
+def config(distribution: str, host: str) -> tuple[str, dict[str, Any]]:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(ROLES / "kubernetes" / "templates"),
         trim_blocks=True,
@@ -27,7 +27,7 @@ def config(distribution: str, host: str, *, runtime: bool = False) -> tuple[str,
     text = env.get_template("config.yaml.j2").render(
         inventory_hostname=host,
         kubernetes_distribution=distribution,
-        kubernetes_version="v1.31.4+k3s1" if distribution == "k3s" else "v1.31.4+rke2r1",
+        kubernetes_version="v1.36.4+k3s1" if distribution == "k3s" else "v1.36.4+rke2r1",
         kubernetes_dist=DEFAULTS["kubernetes_distributions"][distribution],
         kubernetes_node_role="server" if host in servers else "agent",
         kubernetes_first_server=host == servers[0],
@@ -36,7 +36,6 @@ def config(distribution: str, host: str, *, runtime: bool = False) -> tuple[str,
         kubernetes_api_vip="10.0.0.10",
         kubernetes_cluster_cidr=DEFAULTS["kubernetes_cluster_cidr"],
         kubernetes_service_cidr=DEFAULTS["kubernetes_service_cidr"],
-        kubernetes_default_runtime=runtime,
         kubernetes_labels=LABELS,
     )
     return text, yaml.safe_load(text)
@@ -65,14 +64,18 @@ def test_k3s_joining_server_and_agent_point_at_the_first_server() -> None:
 def test_rke2_uses_the_supervisor_port_and_never_cluster_init() -> None:
     _, first = config("rke2", "s1")
     assert "cluster-init" not in first  # RKE2 servers always run embedded etcd
-    assert first["disable"] == ["rke2-ingress-nginx"]
+    assert first["disable"] == ["rke2-traefik", "rke2-ingress-nginx"]
     _, agent = config("rke2", "a1")
     assert agent["server"] == "https://10.0.0.11:9345"
 
 
-def test_nvidia_default_runtime_only_when_the_gpu_phase_installed_it() -> None:
-    assert "default-runtime" not in config("rke2", "a1")[1]
-    assert config("rke2", "a1", runtime=True)[1]["default-runtime"] == "nvidia"
+def test_no_node_makes_nvidia_the_default_runtime() -> None:
+    # GPUs reach pods through the device plugin's CDI allocation only: a default nvidia runtime
+    # would honour NVIDIA_VISIBLE_DEVICES=all from any pod.
+    for host in ("s1", "a1"):
+        text, cfg = config("rke2", host)
+        assert "default-runtime" not in cfg
+        assert "NVIDIA_VISIBLE_DEVICES" in text  # the template says why
 
 
 def test_the_config_holds_no_token() -> None:

