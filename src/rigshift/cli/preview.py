@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
-from rigshift.errors import RunFailed
+from rigshift.errors import RunFailed, UserError
 from rigshift.site import Site
 
 
@@ -15,16 +16,26 @@ from rigshift.site import Site
 @click.option("--json", "as_json", is_flag=True, help="Print every resource and input as JSON.")
 @click.option("--summary", is_flag=True, help="Print only the resource count per component.")
 @click.option(
+    "--charts",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Render the charts from this folder of the pinned charts (each at its pinned folder "
+    "name, as in ../shared/charts) instead of the stack's rigshift:chartsDir or the chart "
+    "repositories.",
+)
+@click.option(
     "--pulumi",
     "real",
     is_flag=True,
     help="Run the real `pulumi preview` on a local file backend (needs the Pulumi CLI).",
 )
-def preview(site: str, as_json: bool, summary: bool, real: bool) -> None:
+def preview(site: str, as_json: bool, summary: bool, charts: Path | None, real: bool) -> None:
     """List every resource the site's stack would create and validate its Kubernetes objects.
 
-    Runs the stack program offline under Pulumi's mocks: no CLI, cluster or network needed.
-    Exits 1, naming the object and site field, when an object would be rejected.
+    Runs the stack program offline under Pulumi's mocks (no CLI or cluster needed), renders
+    every Helm release with a real helm and the values the stack passes, and validates every
+    object: built-in kinds against the site's Kubernetes schema, custom resources against their
+    CRDs. Exits 1, naming the object, chart, key and site field, when one would be rejected.
     """
     # Pulumi and the schemas are heavy imports: only the command that needs them pays.
     from rigshift import preview as engine
@@ -36,19 +47,23 @@ def preview(site: str, as_json: bool, summary: bool, real: bool) -> None:
         if code != 0:
             raise RunFailed(f"pulumi preview failed (exit {code}); its output is above")
         return
-    planned = engine.run_offline(loaded)
-    schema = engine.schema_version(loaded.model.kubernetes.minor)
-    problems = engine.validate(planned)
+    if charts is not None and not charts.is_dir():
+        raise UserError(f"--charts {charts}: no such folder")
+    checked = engine.check_site(loaded, charts)
     if as_json:
-        click.echo(json.dumps(report.as_json(planned, schema, problems), indent=2, default=str))
+        click.echo(json.dumps(report.as_json(checked), indent=2, default=str))
     elif summary:
-        click.echo(report.summary(planned))
+        click.echo(report.summary(checked))
     else:
-        click.echo(report.table(planned, schema))
-    if problems:
+        click.echo(report.table(checked))
+    for release in checked.releases:
+        for note in release.notes:
+            click.echo(f"NOTE: {note}", err=True)
+    if checked.problems:
         raise RunFailed(
-            f"{len(problems)} object(s) would be rejected by the Kubernetes {schema} API; "
-            "nothing was applied:\n  - " + "\n  - ".join(problems)
+            f"{len(checked.problems)} problem(s): objects the Kubernetes {checked.schema} API "
+            "would reject, or chart values the charts do not take; nothing was applied:\n  - "
+            + "\n  - ".join(checked.problems)
         )
 
 

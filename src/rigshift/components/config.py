@@ -22,9 +22,9 @@ from typing import Any
 
 import pulumi
 
+from rigshift import paths
 from rigshift.components.cluster import ChartSource
 from rigshift.errors import UserError
-from rigshift import paths
 from rigshift.paths import SiteLayout
 from rigshift.site import Site
 
@@ -54,7 +54,7 @@ class StackConfig:
             host_layer=config.get_bool("hostLayer") or False,
             grafana_admin_password=config.require_secret("grafanaAdminPassword"),
             charts=ChartSource(
-                Path(charts).resolve() if (charts := config.get("chartsDir")) else None
+                (paths.STACKS / charts).resolve() if (charts := config.get("chartsDir")) else None
             ),
         )
 

@@ -17,9 +17,9 @@ from rigshift.preview.validate import schema_version, validate
 
 __all__ = [
     "CheckedPreview",
-    "check_site",
     "PlannedResource",
     "Preview",
+    "check_site",
     "run_offline",
     "run_pulumi",
     "schema_version",

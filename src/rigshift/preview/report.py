@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rigshift.preview.offline import PlannedResource, Preview
+from rigshift.charts import RenderedRelease
+from rigshift.preview.checked import CheckedPreview
+from rigshift.preview.offline import SECRET_TEXT, PlannedResource
 
 
 def key_inputs(resource: PlannedResource) -> str:
@@ -42,32 +44,50 @@ def key_inputs(resource: PlannedResource) -> str:
     return f"{where} {json.dumps(spec, sort_keys=True)}" if spec else where
 
 
-def table(preview: Preview, schema: str) -> str:
+def table(checked: CheckedPreview) -> str:
+    preview = checked.preview
     lines = [
-        f"rigshift preview: {preview.site.name} — {len(preview.resources)} resources "
-        f"(Kubernetes objects checked against the {schema} schema)"
+        f"rigshift preview: {preview.site.name} — {len(preview.resources)} resources, "
+        f"{checked.objects} objects rendered from {len(checked.releases)} chart releases "
+        f"(checked against the Kubernetes {checked.schema} schema and the charts' CRDs)"
     ]
     for component, resources in preview.by_component().items():
         lines.append(f"\n{component} ({len(resources)})")
         for r in resources:
             lines.append(f"  {r.kind:<16} {r.name:<42} {key_inputs(r)}")
+    lines.append("\nchart releases (objects rendered by kind)")
+    lines += [f"  {release_line(release)}" for release in checked.releases]
     lines.append("\noutputs")
     for name, value in preview.outputs.items():
         lines.append(f"  {name}: {json.dumps(value, sort_keys=True)}")
     return "\n".join(lines)
 
 
-def summary(preview: Preview) -> str:
+def release_line(release: RenderedRelease) -> str:
+    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(release.counts.items()))
+    return (
+        f"{release.name} {release.chart.version} -> ns {release.namespace}: "
+        f"{len(release.objects)} objects ({kinds})"
+    )
+
+
+def summary(checked: CheckedPreview) -> str:
+    preview = checked.preview
     groups = preview.by_component()
     counts = ", ".join(f"{component} {len(items)}" for component, items in groups.items())
-    return f"{preview.site.name}: {len(preview.resources)} resources ({counts})"
+    releases = ", ".join(f"{r.name} {len(r.objects)}" for r in checked.releases)
+    return (
+        f"{preview.site.name}: {len(preview.resources)} resources ({counts}); "
+        f"{checked.objects} chart objects ({releases})"
+    )
 
 
-def as_json(preview: Preview, schema: str, problems: list[str]) -> dict[str, Any]:
+def as_json(checked: CheckedPreview) -> dict[str, Any]:
+    preview = checked.preview
     return {
         "site": preview.site.name,
-        "schema": schema,
-        "problems": problems,
+        "schema": checked.schema,
+        "problems": checked.problems,
         "resources": [
             {
                 "component": r.component,
@@ -79,5 +99,30 @@ def as_json(preview: Preview, schema: str, problems: list[str]) -> dict[str, Any
             for r in preview.resources
         ],
         "by_component": {c: len(items) for c, items in preview.by_component().items()},
+        "releases": [
+            {
+                "component": r.component,
+                "name": r.name,
+                "chart": r.chart.name,
+                "version": r.chart.version,
+                "namespace": r.namespace,
+                "source": r.source,
+                "counts": dict(sorted(r.counts.items())),
+                "notes": r.notes,
+                "objects": [_redacted(obj) for obj in r.objects],
+            }
+            for r in checked.releases
+        ],
         "outputs": preview.outputs,
     }
+
+
+def _redacted(obj: dict[str, Any]) -> dict[str, Any]:
+    """A rendered object as printed: Secrets' data never shown."""
+    if obj.get("kind") != "Secret":
+        return obj
+    hidden = {k: SECRET_TEXT for k in (obj.get("data") or {})}
+    shown = {**obj, "data": hidden} if hidden else dict(obj)
+    if obj.get("stringData"):
+        shown["stringData"] = {k: SECRET_TEXT for k in obj["stringData"]}
+    return shown

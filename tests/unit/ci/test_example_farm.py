@@ -9,6 +9,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from tests.conftest import need_charts
 from tests.unit.ci.conftest import ROOT, RunCli, Steps
 
 FARM = ROOT / "inventories" / "example-farm"
@@ -19,7 +20,7 @@ def test_example_farm_passes_with_junit_and_markdown(
     rigshift: RunCli, tmp_path: Path, site_loads: list[str]
 ) -> None:
     junit, md = tmp_path / "out.xml", tmp_path / "out.md"
-    run = rigshift("ci", FARM, "--junit", junit, "--markdown", md)
+    run = rigshift("ci", FARM, "--junit", junit, "--markdown", md, "--charts", need_charts())
     assert run.code == 0, run.out + run.err
     # validate, plan, render's dry run and the stack preview share the one loaded site.
     assert site_loads == ["example-farm"]

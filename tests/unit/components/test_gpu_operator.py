@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 import itertools
-import json
 from collections import Counter
-from importlib import resources
 
 import pytest
 import yaml
 
-from rigshift.components import versions
+from rigshift.charts.values import value_problems
 from rigshift.components.gpu_operator import (
     CONTAINERD,
     DCGM_METRICS_KEY,
+    SHARING_CHECKSUM_ENV,
     GpuFacts,
     dcgm_metrics_csv,
     device_plugin_configs,
+    driver_resources,
     gpu_operator_values,
-    unknown_value_keys,
 )
 from rigshift.plan import assess
+from rigshift.releases import GPU_OPERATOR, compat
 from rigshift.site import Site
-from tests.conftest import ROOT
+from tests.conftest import ROOT, need_charts
 
 
 def facts(**changes: object) -> GpuFacts:
@@ -55,29 +55,58 @@ MATRIX = [
 
 @pytest.mark.parametrize("site_facts", [*MATRIX, example_farm_facts()])
 def test_every_values_key_exists_in_the_pinned_chart(site_facts: GpuFacts) -> None:
-    assert unknown_value_keys(gpu_operator_values(site_facts)) == []
+    chart = need_charts() / GPU_OPERATOR.folder
+    assert value_problems(chart, gpu_operator_values(site_facts)) == []
 
 
-def test_the_key_check_rejects_keys_the_chart_dropped_or_never_had() -> None:
+def test_the_key_check_rejects_keys_the_chart_dropped_or_never_had_and_wrong_types() -> None:
+    chart = need_charts() / GPU_OPERATOR.folder
     values = gpu_operator_values(facts())
     values["operator"] = {"defaultRuntime": "containerd"}  # removed before v25.3
-    values["driver"]["useOpenKernelModules"] = False  # now a no-op comment only
     values["toolkit"]["enviroment"] = []  # a typo
-    assert sorted(unknown_value_keys(values)) == [
-        "driver.useOpenKernelModules",
-        "operator.defaultRuntime",
-        "toolkit.enviroment",
-    ]
+    values["cdi"]["enabled"] = "yes"  # a string where the chart takes a boolean
+    found = {p.path: p.message for p in value_problems(chart, values)}
+    assert set(found) == {"operator.defaultRuntime", "toolkit.enviroment", "cdi.enabled"}
+    assert found["toolkit.enviroment"] == "the chart has no such key"
+    assert found["cdi.enabled"].startswith("expected a boolean")
 
 
-def test_the_key_list_is_for_the_pinned_chart_version() -> None:
-    text = resources.files("rigshift.components").joinpath("gpu_operator_values_keys.json")
-    doc = json.loads(text.read_text())
-    assert (doc["chart"], doc["version"]) == (
-        versions.GPU_OPERATOR.name,
-        versions.GPU_OPERATOR.version,
+def test_host_mode_turns_the_operators_driver_and_toolkit_off() -> None:
+    # The gpu phase installed both; two writers of containerd's config would fight.
+    values = gpu_operator_values(facts(driver="host"))
+    assert values["driver"]["enabled"] is False
+    assert values["toolkit"] == {"enabled": False}
+    assert values["cdi"] == {"enabled": True}
+
+
+def test_mig_strategy_is_none_without_mig_parts() -> None:
+    assert gpu_operator_values(facts())["mig"] == {"strategy": "none"}
+    assert gpu_operator_values(facts(mig_capable=True))["mig"] == {"strategy": "single"}
+
+
+def test_a_changed_replica_count_changes_the_device_plugins_pod_template() -> None:
+    def checksum(replicas: int) -> str:
+        site = facts(sharing="time-slicing", time_slicing_replicas={"train": replicas})
+        env = gpu_operator_values(site)["devicePlugin"]["env"]
+        return str(next(e["value"] for e in env if e["name"] == SHARING_CHECKSUM_ENV))
+
+    assert checksum(2) == checksum(2)
+    assert checksum(2) != checksum(3)
+
+
+def test_container_mode_gives_each_class_its_driver_branch() -> None:
+    site = facts(
+        driver="container",
+        kept={"train": Counter({"RTX 3090": 2}), "legacy": Counter({"GTX 1070": 6})},
+        pre_turing=True,
     )
-    assert "operator.defaultRuntime" not in doc["keys"]
+    values = gpu_operator_values(site)
+    assert values["driver"]["nvidiaDriverCRD"] == {"enabled": True, "deployDefaultCR": False}
+    drivers = driver_resources(site)
+    table = compat()
+    assert drivers["legacy"]["version"] == table.branches["580"].container_version
+    assert drivers["train"]["version"] == table.branches["595"].container_version
+    assert drivers["legacy"]["nodeSelector"] == {"rigshift.io/gpu-class": "legacy"}
 
 
 def test_a_geforce_site_uses_the_proprietary_module_no_mig_and_no_profiling_metrics() -> None:
@@ -111,16 +140,16 @@ def test_the_operator_installs_the_driver_only_when_the_site_says_container(driv
 
 @pytest.mark.parametrize("distribution", ["rke2", "k3s"])
 def test_the_toolkit_edits_the_distributions_own_containerd(distribution: str) -> None:
-    env = {
-        e["name"]: e["value"]
-        for e in gpu_operator_values(facts(distribution=distribution))["toolkit"]["env"]
-    }
+    values = gpu_operator_values(facts(distribution=distribution, driver="container"))
+    env = {e["name"]: e["value"] for e in values["toolkit"]["env"]}
     assert env["CONTAINERD_CONFIG"].startswith(
         f"/var/lib/rancher/{distribution}/agent/etc/containerd/"
     )
     assert env["CONTAINERD_SOCKET"] == "/run/k3s/containerd/containerd.sock"
     assert env["CONTAINERD_RUNTIME_CLASS"] == "nvidia"
     assert env["CONTAINERD_CONFIG"] == CONTAINERD[distribution]["CONTAINERD_CONFIG"]
+    # containerd 2 (Kubernetes 1.36's RKE2 and k3s) reads the v3 template.
+    assert env["CONTAINERD_CONFIG"].endswith("/config-v3.toml.tmpl")
 
 
 def test_time_slicing_gives_each_class_its_replicas_and_points_the_plugin_at_them() -> None:
@@ -137,7 +166,7 @@ def test_time_slicing_gives_each_class_its_replicas_and_points_the_plugin_at_the
         else:
             assert sharing is None
     assert "sharing" not in configs["default"]
-    plugin = gpu_operator_values(farm)["devicePlugin"]["config"]
+    plugin = gpu_operator_values(farm)["devicePlugin"]["config"]  # name and default only
     assert plugin == {"name": "rigshift-device-plugin", "default": "default"}
 
 

@@ -16,7 +16,7 @@ def test_replicas_grow_with_nodes_up_to_three() -> None:
     lab = Site.load(ROOT / "inventories" / "lab").model
     farm = Site.load(ROOT / "inventories" / "example-farm").model
     # The lab keeps GPUs on lab-1 and lab-2 only (lab-3's cards are retired).
-    assert cluster_nodes(lab, assess(lab)) == 2
+    assert cluster_nodes(lab, assess(lab)) == ["lab-1", "lab-2"]
     assert derived_replicas(lab, assess(lab)) == 2
     assert derived_replicas(farm, assess(farm)) == 3
 

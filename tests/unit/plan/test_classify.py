@@ -19,7 +19,7 @@ from tests.unit.plan.small_site import SMALL_SITE, small_site
         ("RTX 3060", "infer", "12 GB VRAM, cc 8.6"),
         ("RTX 3070", "retire", "8 GB VRAM is below the infer floor of 10 GB"),
         ("GTX 1660 Super", "retire", "6 GB VRAM is below the infer floor"),
-        ("GTX 1070", "legacy", "R580 driver / CUDA 12 branch"),
+        ("GTX 1070", "legacy", "CUDA 12.9 is the last toolkit for Pascal"),
         ("GTX 1060 6GB", "retire", "below the legacy floor of 8 GB"),
         ("RX 580 8GB", "retire", "no official ROCm support"),
         ("CMP 90HX", "retire", "PCIe link fused to Gen1"),

@@ -6,6 +6,7 @@ offline runner) and reads the resources it declares.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -14,13 +15,14 @@ from typing import Any
 import pytest
 
 from rigshift.components.host_layer import inventory_hash
+from rigshift.components.storage import data_disk_paths
 from rigshift.model import SiteError
 from rigshift.paths import SiteLayout
-from rigshift.preview import PlannedResource, Preview, run_offline, validate
+from rigshift.preview import PlannedResource, Preview, check_site, run_offline, validate
 from rigshift.preview.offline import COMMAND_OUTPUT, PLACEHOLDER_SECRETS
 from rigshift.preview.report import as_json, table
 from rigshift.site import Site
-from tests.conftest import ROOT
+from tests.conftest import CHARTS, ROOT, need_charts
 from tests.unit.stacks.conftest import scaled_fleet
 
 MakeSite = Callable[[Callable[[dict[str, Any]], dict[str, Any]]], Path]
@@ -124,7 +126,9 @@ def test_secrets_stay_secret(farm: Preview) -> None:
         kps.manifest["values"]["grafana"]["adminPassword"]
         == PLACEHOLDER_SECRETS["rigshift:grafanaAdminPassword"]
     )
-    printed = table(farm, "1.31") + repr(as_json(farm, "1.31", []))
+    checked = check_site(farm.site, need_charts())
+    assert checked.objects > 0  # the rendered charts are printed too
+    printed = table(checked) + json.dumps(as_json(checked))
     for secret in PLACEHOLDER_SECRETS.values():
         assert secret not in printed
 
@@ -138,9 +142,14 @@ def test_a_10000_rig_site_builds_the_same_resources_as_the_example_farm(
 ) -> None:
     big = run_offline(Site.load(make_site(lambda data: scaled_fleet(data, 10_000))))
     assert len(big.site.model.fleet.rigs) == 10_000
-    assert Counter((r.type, r.name) for r in big.resources) == Counter(
-        (r.type, r.name) for r in farm.resources
-    )
+
+    # Only Longhorn's per-node data-disk patches grow with the fleet: one per node with a disk.
+    def fixed(preview: Preview) -> Counter[tuple[str, str]]:
+        return Counter((r.type, r.name) for r in preview.resources if r.kind != "NodePatch")
+
+    assert fixed(big) == fixed(farm)
+    disks = {r.manifest["metadata"]["name"] for r in big.resources if r.kind == "NodePatch"}
+    assert disks == set(data_disk_paths(big.site.model, big.site.assessment))
 
 
 def test_bgp_peers_replace_l2_announcements(make_site: MakeSite) -> None:
@@ -170,7 +179,8 @@ def test_a_quota_that_is_not_a_quantity_never_reaches_the_program(make_site: Mak
 
 def test_the_host_layer_converges_first_and_hands_over_a_secret_kubeconfig() -> None:
     lab = ROOT / "inventories" / "lab"
-    preview = run_offline(Site.load(lab), {"rigshift:hostLayer": "true"})
+    settings = {"rigshift:hostLayer": "true", "rigshift:chartsDir": str(CHARTS)}
+    preview = run_offline(Site.load(lab), settings)
     commands = {r.name: r for r in preview.resources if r.type == "command:local:Command"}
     assert set(commands) == {"host-converge", "host-kubeconfig"}
     converge, read = commands["host-converge"], commands["host-kubeconfig"]
@@ -212,7 +222,9 @@ def test_the_stack_files_plain_settings_reach_the_program(tmp_path: Path) -> Non
     (site_dir / "site.yaml").write_text((ROOT / "inventories" / "lab" / "site.yaml").read_text())
     (tmp_path / "stacks").mkdir()
     (tmp_path / "stacks" / "Pulumi.yaml").write_text("name: rigshift\nruntime: python\n")
-    (tmp_path / "stacks" / "Pulumi.lab.yaml").write_text("config:\n  rigshift:hostLayer: true\n")
+    (tmp_path / "stacks" / "Pulumi.lab.yaml").write_text(
+        f"config:\n  rigshift:hostLayer: true\n  rigshift:chartsDir: {CHARTS}\n"
+    )
     preview = run_offline(Site.load(site_dir))
     assert "host" in preview.by_component()
 

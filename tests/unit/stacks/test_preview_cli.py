@@ -12,27 +12,43 @@ from typing import Any
 from click.testing import CliRunner
 
 from rigshift.cli import cli
-from tests.conftest import ROOT
+from tests.conftest import ROOT, need_charts
 from tests.unit.stacks.test_policies import MakeSite
 
 
 def test_preview_lists_every_resource_by_component_and_exits_0() -> None:
+    need_charts()  # the lab's stack config renders from ../shared/charts
     result = CliRunner().invoke(cli, ["preview", str(ROOT / "inventories" / "lab")])
     assert result.exit_code == 0, result.output
-    for heading in ("network (4)", "storage (1)", "gpu-operator (4)", "tenancy (8)"):
+    for heading in ("network (4)", "storage (2)", "gpu-operator (4)", "tenancy (8)"):
         assert heading in result.output
-    assert "gpu-operator@v25.3.0 -> ns gpu-operator" in result.output
+    # Every release rendered with the real helm from the lab's charts folder, with its counts.
+    assert "gpu-operator v26.7.0 -> ns gpu-operator: 36 objects" in result.output
+    assert "local-path-provisioner 0.0.37 -> ns local-path-storage: 8 objects" in result.output
+    # The shared kube-prometheus-stack lacks its bundled dependencies: said, not hidden.
+    assert "NOTE: kube-prometheus-stack 88.5.3: rendered without its dependencies" in (
+        result.stderr
+    )
     assert "rigshift-preview-placeholder" not in result.output
 
 
 def test_preview_json_has_every_resource_and_the_outputs() -> None:
+    need_charts()
     result = CliRunner().invoke(cli, ["preview", str(ROOT / "inventories" / "lab"), "--json"])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data["problems"] == []
     assert sum(data["by_component"].values()) == len(data["resources"])
     assert data["outputs"]["tenants"] == ["research"]
     assert data["outputs"]["gpus_by_class"]["train"] == {"RTX 3090": 2}
+    releases = {r["name"]: r for r in data["releases"]}
+    assert set(releases) == {
+        "metallb",
+        "local-path-provisioner",
+        "kube-prometheus-stack",
+        "gpu-operator",
+    }
+    assert all(len(r["objects"]) == sum(r["counts"].values()) > 0 for r in releases.values())
 
 
 def test_a_tenant_quota_that_is_not_a_quantity_exits_2_naming_the_field(
