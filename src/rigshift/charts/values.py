@@ -1,11 +1,12 @@
 """Check the values a release passes against the chart itself, before helm sees them.
 
 A key is known when the chart's values.yaml (or a bundled subchart's, under the subchart's
-name) has it, or when a template reads it (`.Values.a.b`): charts document some keys only as
-comments. Below a key whose default is an empty map ({}) or a list, or that only a template
-reads, the chart takes any content. A value whose default is a boolean, number, string, list or
-map must have that type. Where the chart ships values.schema.json, the merged values must pass
-it too (helm checks the same at install).
+name) has it, when a template reads it (`.Values.a.b`: charts document some keys only as
+comments), or when a template hands a map above it on whole (`toYaml .Values.cephClusterSpec`
+into a custom resource, whose CRD then checks it). Below a key whose default is an empty map
+({}) or a list, or that only a template reads, the chart takes any content. A value whose
+default is a boolean, number, string, list or map must have that type. Where the chart ships
+values.schema.json, the merged values must pass it too (helm checks the same at install).
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ import jsonschema
 import yaml
 
 _VALUES_REF = re.compile(r"\.Values\.([A-Za-z0-9_.]+)")
+# A map a template hands on whole (to a custom resource's spec): any key below it is the
+# resource's, and the CRD check validates it.
+_WHOLESALE_REF = re.compile(
+    r"(?:toYaml|toJson|toPrettyJson)\s+\(?\$?\.Values\.([A-Za-z0-9_.]+)"
+    r"|\.Values\.([A-Za-z0-9_.]+)\s*\|\s*(?:toYaml|toJson|toPrettyJson)"
+)
 
 
 @dataclass(frozen=True)
@@ -35,25 +42,30 @@ class ChartValues:
 
     defaults: dict[str, Any]
     read_by_templates: frozenset[str]
+    passed_whole: frozenset[str]
     schema: dict[str, Any] | None
 
     def template_reads(self, path: str) -> bool:
-        return any(ref == path or ref.startswith(path + ".") for ref in self.read_by_templates)
+        if any(ref == path or ref.startswith(path + ".") for ref in self.read_by_templates):
+            return True
+        return any(path.startswith(whole + ".") for whole in self.passed_whole)
 
 
 @cache
 def chart_values(folder: Path) -> ChartValues:
     defaults = _yaml(folder / "values.yaml")
-    reads = set(_template_refs(folder))
+    reads = set(_template_refs(folder, _VALUES_REF))
+    whole = set(_template_refs(folder, _WHOLESALE_REF))
     for sub in sorted((folder / "charts").glob("*/Chart.yaml")):
         sub_dir = sub.parent
         name = _subchart_key(folder, sub_dir)
         sub_values = chart_values(sub_dir)
         defaults[name] = _merge(sub_values.defaults, defaults.get(name) or {})
         reads |= {f"{name}.{ref}" for ref in sub_values.read_by_templates}
+        whole |= {f"{name}.{ref}" for ref in sub_values.passed_whole}
     schema_file = folder / "values.schema.json"
     schema = json.loads(schema_file.read_text(encoding="utf-8")) if schema_file.is_file() else None
-    return ChartValues(defaults, frozenset(reads), schema)
+    return ChartValues(defaults, frozenset(reads), frozenset(whole), schema)
 
 
 def value_problems(folder: Path, values: dict[str, Any]) -> list[ValueProblem]:
@@ -114,11 +126,13 @@ def _subchart_key(parent: Path, sub_dir: Path) -> str:
     return name
 
 
-def _template_refs(folder: Path) -> set[str]:
+def _template_refs(folder: Path, pattern: re.Pattern[str]) -> set[str]:
     refs: set[str] = set()
     for path in (folder / "templates").rglob("*"):
         if path.is_file():
-            refs |= set(_VALUES_REF.findall(path.read_text(encoding="utf-8", errors="replace")))
+            for found in pattern.findall(path.read_text(encoding="utf-8", errors="replace")):
+                groups = found if isinstance(found, tuple) else (found,)
+                refs |= {group for group in groups if group}
     return {ref.rstrip(".") for ref in refs}
 
 

@@ -130,7 +130,7 @@ def local_path_values(args: StorageArgs) -> dict[str, Any]:
 
 
 def rook_operator_values() -> dict[str, Any]:
-    return {"tolerations": [GPU_CLASS_TOLERATION], "csi": {"provisionerReplicas": 1}}
+    return {"tolerations": [GPU_CLASS_TOLERATION]}
 
 
 def ceph_cluster_values(args: StorageArgs) -> dict[str, Any]:

@@ -220,7 +220,7 @@ class Airgap(Strict):
 class Kubernetes(Strict):
     distribution: Literal["rke2", "k3s"] = Field("rke2", description="Default: rke2.")
     version: str = Field(
-        pattern=r"^v1\.\d+\.\d+(\+(rke2|k3s)r\d+)?$",
+        pattern=r"^v1\.\d+\.\d+(\+(rke2r|k3s)\d+)?$",
         description="Release to install, e.g. 'v1.36.4+rke2r1'; it must be a Kubernetes minor "
         "the pinned GPU operator is validated on.",
     )

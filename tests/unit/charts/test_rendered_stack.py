@@ -1,0 +1,131 @@
+"""Every chart release of the stack, rendered with the real helm from ../shared/charts and the
+values the stack passes, validates: built-in kinds against Kubernetes 1.36, custom resources
+against the charts' CRDs. A matrix of sites covers each way the values can go."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from rigshift.components import gpu_operator
+from rigshift.preview import check_site
+from rigshift.releases import KUBERNETES
+from rigshift.site import Site
+from tests.conftest import ROOT, need_charts
+from tests.unit.stacks.test_policies import MakeSite
+
+
+def rook_ready(data: dict[str, Any]) -> dict[str, Any]:
+    """Rook needs three rigs with a data disk and the RAM for an OSD."""
+    data["storage"] = {"backend": "rook-ceph"}
+    for rig in data["fleet"]["rigs"][:3]:
+        rig["ram_gb"] = 16
+        if not any(d.get("role") == "data" for d in rig["disks"]):
+            rig["disks"].append(
+                {"name": "nvme0n1", "size_gb": 1000, "kind": "nvme", "role": "data"}
+            )
+    return data
+
+
+def variant(
+    *, driver: str, sharing: str, backend: str, distribution: str
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def change(data: dict[str, Any]) -> dict[str, Any]:
+        data = copy.deepcopy(data)
+        data["gpu"] = {**data.get("gpu", {}), "driver": driver, "sharing": sharing}
+        data["kubernetes"]["distribution"] = distribution
+        data["kubernetes"]["version"] = KUBERNETES[distribution]
+        if backend == "rook-ceph":
+            return rook_ready(data)
+        data["storage"] = {"backend": backend}
+        return data
+
+    return change
+
+
+# Each value of each factor at least once, and every pair of driver and sharing.
+MATRIX = [
+    {"driver": "host", "sharing": "none", "backend": "longhorn", "distribution": "rke2"},
+    {
+        "driver": "container",
+        "sharing": "time-slicing",
+        "backend": "rook-ceph",
+        "distribution": "rke2",
+    },
+    {"driver": "host", "sharing": "time-slicing", "backend": "local-path", "distribution": "rke2"},
+    {"driver": "container", "sharing": "none", "backend": "local-path", "distribution": "k3s"},
+    {
+        "driver": "container",
+        "sharing": "time-slicing",
+        "backend": "longhorn",
+        "distribution": "k3s",
+    },
+]
+
+
+@pytest.mark.parametrize("site_dir", ["example-farm", "lab"])
+def test_the_example_sites_render_and_validate(site_dir: str) -> None:
+    checked = check_site(Site.load(ROOT / "inventories" / site_dir), need_charts())
+    assert checked.problems == []
+    names = {r.name for r in checked.releases}
+    assert {"metallb", "kube-prometheus-stack", "gpu-operator"} <= names
+    assert all(r.objects for r in checked.releases)
+
+
+@pytest.mark.parametrize("factors", MATRIX, ids=lambda f: "-".join(f.values()))
+def test_every_variant_renders_and_validates(factors: dict[str, str], make_site: MakeSite) -> None:
+    site = Site.load(make_site(variant(**factors)))
+    checked = check_site(site, need_charts())
+    assert checked.problems == []
+    kinds = {kind for r in checked.releases for kind in r.counts}
+    assert "ClusterPolicy" in kinds
+    releases = {r.name for r in checked.releases}
+    if factors["backend"] == "rook-ceph":
+        assert {"rook-ceph", "rook-ceph-cluster"} <= releases
+        assert "CephCluster" in kinds  # validated against Rook's own CRD
+    if factors["backend"] == "local-path":
+        assert ("local-path-provisioner" in releases) == (factors["distribution"] == "rke2")
+    nvidia_drivers = [r for r in checked.preview.resources if r.kind == "NVIDIADriver"]
+    assert bool(nvidia_drivers) == (factors["driver"] == "container")
+
+
+def test_a_wrong_value_names_the_chart_the_key_and_the_site_field(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = gpu_operator.gpu_operator_values
+
+    def wrong(facts: gpu_operator.GpuFacts) -> dict[str, Any]:
+        values = real(facts)
+        values["driver"]["enabled"] = "no"  # a string where the chart takes a boolean
+        values["devicePlugin"] = {"confg": {}}  # a key the chart does not have
+        return values
+
+    monkeypatch.setattr(gpu_operator, "gpu_operator_values", wrong)
+    checked = check_site(Site.load(ROOT / "inventories" / "lab"), need_charts())
+    problems = "\n".join(checked.problems)
+    assert (
+        "gpu-operator v26.7.0: values key 'driver.enabled': expected a boolean" in problems
+        and "set from gpu.driver" in problems
+    )
+    assert "values key 'devicePlugin.confg': the chart has no such key; set from gpu.sharing" in (
+        problems
+    )
+
+
+def test_a_custom_resource_the_crd_refuses_is_a_problem(
+    monkeypatch: pytest.MonkeyPatch, make_site: MakeSite
+) -> None:
+    real = gpu_operator.driver_resources
+
+    def wrong(facts: gpu_operator.GpuFacts) -> dict[str, dict[str, Any]]:
+        return {k: {**v, "driverTyp": "gpu"} for k, v in real(facts).items()}
+
+    monkeypatch.setattr(gpu_operator, "driver_resources", wrong)
+    factors = {"driver": "container", "sharing": "none", "backend": "longhorn"}
+    site = Site.load(make_site(variant(**factors, distribution="rke2")))
+    problems = check_site(site, need_charts()).problems
+    assert problems
+    assert all("NVIDIADriver" in p and "'driverTyp' was unexpected" in p for p in problems)
