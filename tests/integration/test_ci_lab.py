@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from rigshift.cli import cli
 from rigshift.lab import Lab, labs
+from tests.conftest import need_charts
 
 ROOT = Path(__file__).resolve().parents[2]
 FARM = ROOT / "inventories" / "example-farm"
@@ -29,6 +30,7 @@ def test_ci_with_the_lab_passes_loads_the_site_once_and_leaves_no_lab(
 ) -> None:
     junit, md = tmp_path / "ci.xml", tmp_path / "ci.md"
     args = ["ci", str(FARM), "--lab", "--junit", str(junit), "--markdown", str(md)]
+    args += ["--charts", str(need_charts())]
     done = CliRunner().invoke(cli, args)
     assert done.exit_code == 0, done.output
     assert "PASS lab" in done.output

@@ -66,7 +66,7 @@ def test_kubernetes_phase_writes_configs_and_reports_missing_artifacts(
     assert "rigshift.io/gpu-vram-gb=24" in server["node-label"]
     # The lab site time-slices its GPUs: the node selects its class's device-plugin config.
     assert "nvidia.com/device-plugin.config=train" in server["node-label"]
-    assert server["disable"] == ["rke2-ingress-nginx"]
+    assert server["disable"] == ["rke2-traefik", "rke2-ingress-nginx"]
     agent = yaml.safe_load(read(lab, "lab-2", CONFIG))
     assert agent["server"] == "https://198.18.0.11:9345"  # the agent joins the first server
     assert "tls-san" not in agent

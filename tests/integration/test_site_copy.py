@@ -22,6 +22,7 @@ from rigshift.preview import run_offline
 from rigshift.render import render
 from rigshift.run import ConvergeOptions, converge, prepare
 from rigshift.site import Site
+from tests.conftest import CHARTS
 
 CHECKOUT = SiteLayout.of(paths.ROOT / "inventories" / "lab")
 
@@ -65,6 +66,8 @@ def test_a_copy_under_the_same_name_uses_only_its_own_folder(lab: Lab, tmp_path:
     # program, and the converge it would run names the copy's folder.
     config = yaml.safe_load(site.layout.stack_config.read_text())
     config["config"]["rigshift:hostLayer"] = True
+    # The lab installs local-path-provisioner, which only a charts folder holds.
+    config["config"]["rigshift:chartsDir"] = str(CHARTS)
     site.layout.stack_config.write_text(yaml.safe_dump(config))
     preview = run_offline(site)
     (converge_command,) = [r for r in preview.resources if r.name == "host-converge"]
