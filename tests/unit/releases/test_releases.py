@@ -47,14 +47,19 @@ def test_the_helm_pin_is_a_sha256() -> None:
     assert HELM.helm_version.startswith("v4.")
 
 
+def refusal(make_site: MakeSite, change: Any) -> str:
+    """What validate says of the example farm with `change` applied."""
+    with pytest.raises(SiteError) as raised:
+        Site.load(make_site(change))
+    return raised.value.render()
+
+
 def test_validate_refuses_kubernetes_outside_the_operators_range(make_site: MakeSite) -> None:
     def old(data: dict[str, Any]) -> dict[str, Any]:
         data["kubernetes"]["version"] = "v1.31.4+rke2r1"
         return data
 
-    with pytest.raises(SiteError) as raised:
-        Site.load(make_site(old))
-    text = raised.value.render()
+    text = refusal(make_site, old)
     assert "kubernetes.version" in text
     assert "outside the 1.33-1.36 range the pinned GPU operator v26.7.0 is validated on" in text
 
@@ -64,9 +69,7 @@ def test_validate_refuses_a_legacy_branch_that_drops_pascal(make_site: MakeSite)
         data["gpu"] = {**data.get("gpu", {}), "legacy_driver_branch": "595"}
         return data
 
-    with pytest.raises(SiteError) as raised:
-        Site.load(make_site(newer))
-    text = raised.value.render()
+    text = refusal(make_site, newer)
     assert "gpu.legacy_driver_branch" in text
     assert "driver branch 595 does not drive Pascal" in text
     assert "use a branch that does: 580" in text
