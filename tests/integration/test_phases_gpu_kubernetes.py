@@ -67,6 +67,13 @@ def test_kubernetes_phase_writes_configs_and_reports_missing_artifacts(
     # The lab site time-slices its GPUs: the node selects its class's device-plugin config.
     assert "nvidia.com/device-plugin.config=train" in server["node-label"]
     assert server["disable"] == ["rke2-traefik", "rke2-ingress-nginx"]
+    # The server's scheduler bin-packs GPUs from a file mounted into its static pod.
+    assert server["kube-scheduler-arg"] == ["config=/etc/rancher/rke2/scheduler.yaml"]
+    scheduler = yaml.safe_load(read(lab, "lab-1", "/etc/rancher/rke2/scheduler.yaml"))
+    [fit] = scheduler["profiles"][0]["pluginConfig"]
+    assert fit["args"]["scoringStrategy"]["type"] == "MostAllocated"
+    no_file = lab.exec("lab-2", ["test", "-e", "/etc/rancher/rke2/scheduler.yaml"], check=False)
+    assert no_file.returncode != 0  # agents run no scheduler
     agent = yaml.safe_load(read(lab, "lab-2", CONFIG))
     assert agent["server"] == "https://198.18.0.11:9345"  # the agent joins the first server
     assert "tls-san" not in agent

@@ -83,3 +83,52 @@ def test_the_config_holds_no_token() -> None:
         _, cfg = config("rke2", host)
         assert "token" not in cfg
         assert cfg["token-file"] == "/etc/rancher/rke2/cluster-token"
+
+
+def scheduler(distribution: str) -> dict[str, Any]:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(ROLES / "kubernetes" / "templates"),
+        trim_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    text = env.get_template("scheduler.yaml.j2").render(
+        kubernetes_dist=DEFAULTS["kubernetes_distributions"][distribution],
+        kubernetes_scheduler_weights=DEFAULTS["kubernetes_scheduler_weights"],
+    )
+    loaded: dict[str, Any] = yaml.safe_load(text)
+    return loaded
+
+
+def test_servers_run_the_scheduler_with_the_bin_packing_config() -> None:
+    for distribution, folder in (("rke2", "/etc/rancher/rke2"), ("k3s", "/etc/rancher/k3s")):
+        _, server = config(distribution, "s2")
+        assert server["kube-scheduler-arg"] == [f"config={folder}/scheduler.yaml"]
+        _, agent = config(distribution, "a1")
+        assert "kube-scheduler-arg" not in agent
+    # RKE2's scheduler is a static pod: the file must be mounted into it; k3s runs it in-process.
+    _, rke2 = config("rke2", "s1")
+    path = "/etc/rancher/rke2/scheduler.yaml"
+    assert rke2["kube-scheduler-extra-mount"] == [f"{path}:{path}:ro"]
+    assert "kube-scheduler-extra-mount" not in config("k3s", "s1")[1]
+
+
+def test_scheduler_scores_most_allocated_with_gpus_weighted_most() -> None:
+    for distribution in ("rke2", "k3s"):
+        cfg = scheduler(distribution)
+        assert (cfg["apiVersion"], cfg["kind"]) == (
+            "kubescheduler.config.k8s.io/v1",
+            "KubeSchedulerConfiguration",
+        )
+        # --kubeconfig is ignored once a config file is given: the file must name it.
+        assert cfg["clientConnection"]["kubeconfig"] == (
+            f"/var/lib/rancher/{distribution}/server/cred/scheduler.kubeconfig"
+        )
+        [profile] = cfg["profiles"]
+        assert profile["schedulerName"] == "default-scheduler"
+        [fit] = profile["pluginConfig"]
+        assert fit["name"] == "NodeResourcesFit"
+        strategy = fit["args"]["scoringStrategy"]
+        assert strategy["type"] == "MostAllocated"
+        weights = {r["name"]: r["weight"] for r in strategy["resources"]}
+        assert set(weights) == {"nvidia.com/gpu", "cpu", "memory"}
+        assert weights["nvidia.com/gpu"] > max(weights["cpu"], weights["memory"])
