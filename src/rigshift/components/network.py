@@ -15,8 +15,10 @@ import pulumi_kubernetes as k8s
 
 from rigshift.components.cluster import (
     METALLB_NAMESPACE,
+    RUNTIME_DEFAULT_SECCOMP,
     ChartSource,
     helm_release,
+    resources,
     system_namespace,
 )
 from rigshift.components.gpu_operator import GPU_CLASS_TOLERATION
@@ -45,9 +47,24 @@ class NetworkArgs:
         return cls(list(site.network.load_balancer_pool), peers, charts or ChartSource())
 
 
-def metallb_values() -> dict[str, Any]:
-    """The speaker runs on legacy-class nodes too, so they announce the pool like the rest."""
-    return {"speaker": {"tolerations": [GPU_CLASS_TOLERATION]}}
+def metallb_values(bgp: bool) -> dict[str, Any]:
+    """The speaker runs on legacy-class nodes too, so they announce the pool like the rest.
+
+    FRR-K8s (MetalLB's BGP backend, a privileged host-network DaemonSet) runs only where the
+    site names BGP peers: an L2 site announces by ARP from the speaker alone.
+    """
+    return {
+        "controller": {
+            "securityContext": RUNTIME_DEFAULT_SECCOMP,
+            "resources": resources("50m", "64Mi", "256Mi"),
+        },
+        "speaker": {
+            "tolerations": [GPU_CLASS_TOLERATION],
+            "securityContext": RUNTIME_DEFAULT_SECCOMP,
+            "resources": resources("50m", "64Mi", "256Mi"),
+        },
+        "frrk8s": {"enabled": bgp},
+    }
 
 
 class Network(pulumi.ComponentResource):
@@ -65,7 +82,7 @@ class Network(pulumi.ComponentResource):
             f"{name}-metallb",
             METALLB,
             namespace.metadata.name,
-            metallb_values(),
+            metallb_values(bool(args.bgp_peers)),
             child,
             args.charts,
         )

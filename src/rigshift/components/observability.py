@@ -19,6 +19,7 @@ from rigshift.components.cluster import (
     MONITORING_NAMESPACE,
     ChartSource,
     helm_release,
+    resources,
     system_namespace,
 )
 from rigshift.model import SiteModel
@@ -130,6 +131,10 @@ def observability_values(args: ObservabilityArgs) -> dict[str, Any]:
         "grafana": {
             "adminPassword": args.grafana_admin_password,
             "sidecar": {"dashboards": {"enabled": True, "label": DASHBOARD_LABEL}},
+        },
+        "prometheusOperator": {
+            "resources": resources("100m", "128Mi", "512Mi"),
+            "admissionWebhooks": {"patch": {"resources": resources("10m", "32Mi", "128Mi")}},
         },
         "prometheus": {
             "prometheusSpec": {

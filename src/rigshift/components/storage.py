@@ -22,7 +22,13 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from rigshift.components.cluster import ChartSource, helm_release, system_namespace
+from rigshift.components.cluster import (
+    RUNTIME_DEFAULT_SECCOMP,
+    ChartSource,
+    helm_release,
+    resources,
+    system_namespace,
+)
 from rigshift.components.gpu_operator import GPU_CLASS_LABEL, GPU_CLASS_TOLERATION
 from rigshift.model import SiteModel
 from rigshift.plan import Assessment
@@ -101,7 +107,12 @@ def longhorn_values(args: StorageArgs) -> dict[str, Any]:
             "taintToleration": f"{GPU_CLASS_LABEL}:NoSchedule",
         },
         "global": {"tolerations": tolerations},
-        "longhornManager": {"tolerations": tolerations},
+        # Requests but no memory limit: an OOM kill of the manager degrades every volume on
+        # its node (the reviewed finding CKV_K8S_13 in rigshift/charts/accepted-findings.yaml).
+        "longhornManager": {
+            "tolerations": tolerations,
+            "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}},
+        },
         "longhornDriver": {"tolerations": tolerations},
     }
 
@@ -126,11 +137,23 @@ def local_path_values(args: StorageArgs) -> dict[str, Any]:
         "storageClass": {"create": True, "defaultClass": True, "name": "local-path"},
         "nodePathMap": [{"node": "DEFAULT_PATH_FOR_NON_LISTED_NODES", "paths": fallback}, *listed],
         "tolerations": [GPU_CLASS_TOLERATION],
+        # The provisioner only talks to the API; the helper pods it starts do the host work.
+        "podSecurityContext": RUNTIME_DEFAULT_SECCOMP,
+        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+        "resources": resources("10m", "32Mi", "128Mi"),
+        "helperPod": {"resources": resources("10m", "16Mi", "64Mi")},
     }
 
 
 def rook_operator_values() -> dict[str, Any]:
-    return {"tolerations": [GPU_CLASS_TOLERATION]}
+    # The chart's own container security context (non-root, no capabilities) plus these.
+    hardened = {"allowPrivilegeEscalation": False, **RUNTIME_DEFAULT_SECCOMP}
+    return {
+        "tolerations": [GPU_CLASS_TOLERATION],
+        "containerSecurityContext": hardened,
+        # The CSI operator subchart: its pod security context (non-root) gains the seccomp profile.
+        "ceph-csi-operator": {"controllerManager": {"podSecurityContext": RUNTIME_DEFAULT_SECCOMP}},
+    }
 
 
 def ceph_cluster_values(args: StorageArgs) -> dict[str, Any]:

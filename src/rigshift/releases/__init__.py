@@ -10,6 +10,7 @@ as data, read by `compat.py`. Nothing here imports Pulumi, so the model and plan
 from rigshift.releases.compat import Compat, compat
 from rigshift.releases.pins import (
     CHARTS,
+    CHECKOV,
     GPU_OPERATOR,
     HELM,
     KUBE_PROMETHEUS_STACK,
@@ -21,10 +22,12 @@ from rigshift.releases.pins import (
     ROOK_CEPH_CLUSTER,
     Chart,
     HelmWheel,
+    Tool,
 )
 
 __all__ = [
     "CHARTS",
+    "CHECKOV",
     "GPU_OPERATOR",
     "HELM",
     "KUBERNETES",
@@ -37,5 +40,6 @@ __all__ = [
     "Chart",
     "Compat",
     "HelmWheel",
+    "Tool",
     "compat",
 ]

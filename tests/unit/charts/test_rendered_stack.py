@@ -10,11 +10,14 @@ from typing import Any
 
 import pytest
 
+from rigshift.charts.scan import CHECKED_KINDS, load_accepted, scan
 from rigshift.components import gpu_operator
 from rigshift.preview import check_site
+from rigshift.preview.checked import CheckedPreview
 from rigshift.releases import KUBERNETES
 from rigshift.site import Site
 from tests.conftest import ROOT, need_charts
+from tests.unit.stacks.conftest import farm_data, write_site
 from tests.unit.stacks.test_policies import MakeSite
 
 
@@ -66,19 +69,37 @@ MATRIX = [
 ]
 
 
+def variant_id(factors: dict[str, str]) -> str:
+    return "-".join(factors.values())
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CheckedPreview]:
+    """Both example sites and every variant of the matrix, each rendered once for the module."""
+    charts = need_charts()
+    sites = {name: ROOT / "inventories" / name for name in ("example-farm", "lab")}
+    for factors in MATRIX:
+        folder = tmp_path_factory.mktemp(variant_id(factors))
+        sites[variant_id(factors)] = write_site(folder, variant(**factors)(farm_data()))
+    return {name: check_site(Site.load(path), charts) for name, path in sites.items()}
+
+
 @pytest.mark.parametrize("site_dir", ["example-farm", "lab"])
-def test_the_example_sites_render_and_validate(site_dir: str) -> None:
-    checked = check_site(Site.load(ROOT / "inventories" / site_dir), need_charts())
+def test_the_example_sites_render_and_validate(
+    site_dir: str, rendered: dict[str, CheckedPreview]
+) -> None:
+    checked = rendered[site_dir]
     assert checked.problems == []
     names = {r.name for r in checked.releases}
     assert {"metallb", "kube-prometheus-stack", "gpu-operator"} <= names
     assert all(r.objects for r in checked.releases)
 
 
-@pytest.mark.parametrize("factors", MATRIX, ids=lambda f: "-".join(f.values()))
-def test_every_variant_renders_and_validates(factors: dict[str, str], make_site: MakeSite) -> None:
-    site = Site.load(make_site(variant(**factors)))
-    checked = check_site(site, need_charts())
+@pytest.mark.parametrize("factors", MATRIX, ids=variant_id)
+def test_every_variant_renders_and_validates(
+    factors: dict[str, str], rendered: dict[str, CheckedPreview]
+) -> None:
+    checked = rendered[variant_id(factors)]
     assert checked.problems == []
     kinds = {kind for r in checked.releases for kind in r.counts}
     assert "ClusterPolicy" in kinds
@@ -129,3 +150,25 @@ def test_a_custom_resource_the_crd_refuses_is_a_problem(
     problems = check_site(site, need_charts()).problems
     assert problems
     assert all("NVIDIADriver" in p and "'driverTyp' was unexpected" in p for p in problems)
+
+
+def test_checkov_finds_nothing_new_and_every_reviewed_finding_still_occurs(
+    rendered: dict[str, CheckedPreview],
+) -> None:
+    # One Checkov run over every site: each finding must be justified in the reviewed file, and
+    # each entry of that file must still match something (or it is stale and must go).
+    accepted = load_accepted()
+    report = scan({name: checked.releases for name, checked in rendered.items()}, accepted)
+    assert report.problems == []
+    assert [f.line() for f in report.new] == []
+    stale = [f"{a.check} {a.releases} {a.objects}" for i, a in enumerate(accepted)]
+    assert [entry for i, entry in enumerate(stale) if i not in report.used] == []
+    # Every object Checkov checks was checked, in every release of every site.
+    checked_kinds = sum(
+        1
+        for checked in rendered.values()
+        for release in checked.releases
+        for obj in release.objects
+        if obj["kind"] in CHECKED_KINDS
+    )
+    assert report.scanned == checked_kinds > 0

@@ -13,7 +13,7 @@ from tests.conftest import need_charts
 from tests.unit.ci.conftest import ROOT, RunCli, Steps
 
 FARM = ROOT / "inventories" / "example-farm"
-STEPS = ["validate", "plan", "render", "playbooks", "lab", "preview"]
+STEPS = ["validate", "plan", "render", "playbooks", "lab", "preview", "scan"]
 
 
 def test_example_farm_passes_with_junit_and_markdown(
@@ -27,7 +27,7 @@ def test_example_farm_passes_with_junit_and_markdown(
 
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite is not None
-    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("6", "0", "1")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("7", "0", "1")
     cases = suite.findall("testcase")
     assert [c.get("name", "").split(":")[0] for c in cases] == [
         f"{i} {name}" for i, name in enumerate(STEPS, 1)

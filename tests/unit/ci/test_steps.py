@@ -10,6 +10,10 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
+from rigshift.charts import scan
+from tests.conftest import ROOT, need_charts
 from tests.unit.ci.conftest import RunCli, Steps
 
 
@@ -143,3 +147,20 @@ def test_the_lab_is_not_booted_against_a_stale_render(
     assert "SKIP lab" in run.out
     assert "the rendered files are not up to date (step 3)" in run.out
     assert "booting lab" not in run.out
+
+
+def test_a_finding_nobody_reviewed_fails_scan_and_names_check_and_object(
+    rigshift: RunCli, only_steps: Steps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Take the reviewed entry for the MetalLB speaker's host network out of the accepted file:
+    # the real finding is then new, and the step says which check on which object.
+    reviewed = scan.load_accepted()
+    kept = [a for a in reviewed if a.check != "CKV_K8S_19"]
+    assert len(kept) == len(reviewed) - 1
+    monkeypatch.setattr(scan, "load_accepted", lambda: kept)
+    only_steps("validate", "preview", "scan")
+    run = rigshift("ci", ROOT / "inventories" / "lab", "--charts", need_charts())
+    assert run.code == 1
+    failed = _failed(run.out, "scan")
+    assert "new finding lab: metallb: CKV_K8S_19 DaemonSet/metallb-speaker" in failed
+    assert "accepted-findings.yaml" in run.out
