@@ -1,10 +1,12 @@
-"""How `rigshift preview` scales with the fleet: the example farm against a 10,000-rig site.
+"""How `rigshift preview` scales with the fleet: every chart rendered with the real helm and
+every object validated, for the example farm, a 1,000-rig and a 10,000-rig site.
 
-Both run side by side in this one invocation, each in a fresh interpreter (imports included,
-as a user pays them), with the same 38-odd resources expected. Wall and CPU seconds are both
-shown: on a shared machine the wall time mostly measures the other processes.
+All run side by side in this one invocation, each in a fresh interpreter (imports included, as
+a user pays them). Wall seconds, CPU seconds of rigshift itself and of its helm children are
+shown apart, and each figure against the example farm's: on a shared machine the wall time
+mostly measures the other processes, the ratios are what to compare.
 
-    .venv/bin/python bench/preview_scale.py [--rigs 10000]
+    .venv/bin/python bench/preview_scale.py [--rigs 1000 10000] [--charts ../shared/charts]
 """
 
 from __future__ import annotations
@@ -33,14 +35,16 @@ class NoAliases(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[
 
 
 CHILD = """
-import json, sys, time
-from rigshift.preview import run_offline, validate
+import json, resource, sys, time
+from pathlib import Path
+from rigshift.preview import check_site
 from rigshift.site import Site
 wall, cpu = time.perf_counter(), time.process_time()
-preview = run_offline(Site.load(sys.argv[1]))
-problems = validate(preview)
-print(json.dumps({"resources": len(preview.resources), "problems": len(problems),
-                  "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}))
+checked = check_site(Site.load(sys.argv[1]), Path(sys.argv[2]))
+children = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"resources": len(checked.preview.resources), "objects": checked.objects,
+                  "problems": len(checked.problems), "wall": time.perf_counter() - wall,
+                  "cpu": time.process_time() - cpu, "helm": children.ru_utime + children.ru_stime}))
 """
 
 
@@ -60,10 +64,13 @@ def scaled(rigs: int) -> dict[str, Any]:
     return data
 
 
-def measure(site: Path) -> dict[str, float]:
+def measure(site: Path, charts: Path) -> dict[str, float]:
     start = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, str(site)], check=True, capture_output=True, text=True
+        [sys.executable, "-c", CHILD, str(site), str(charts)],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     result["process"] = time.perf_counter() - start
@@ -72,19 +79,28 @@ def measure(site: Path) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rigs", type=int, default=10_000)
+    parser.add_argument("--rigs", type=int, nargs="+", default=[1_000, 10_000])
+    parser.add_argument("--charts", type=Path, default=ROOT.parent / "shared" / "charts")
     args = parser.parse_args()
+    if not args.charts.is_dir():
+        raise SystemExit(f"no charts folder at {args.charts}: pass --charts DIR")
+    rows = [("example farm", measure(FARM, args.charts))]
     with tempfile.TemporaryDirectory() as tmp:
-        big = Path(tmp) / "site.yaml"
-        big.write_text(yaml.dump(scaled(args.rigs), Dumper=NoAliases, sort_keys=False))
-        rows = [("example farm (150 rigs)", measure(FARM)), (f"{args.rigs} rigs", measure(big))]
+        for rigs in args.rigs:
+            big = Path(tmp) / str(rigs) / "site.yaml"
+            big.parent.mkdir()
+            big.write_text(yaml.dump(scaled(rigs), Dumper=NoAliases, sort_keys=False))
+            rows.append((f"{rigs} rigs", measure(big, args.charts)))
+    base = rows[0][1]
     print(
-        f"{'site':<26} {'resources':>9} {'problems':>8} {'wall s':>7} {'cpu s':>6} {'process s':>9}"
+        f"{'site':<14} {'resources':>9} {'objects':>7} {'problems':>8} {'wall s':>7} "
+        f"{'cpu s':>6} {'helm s':>6} {'process s':>9}   vs farm: wall  cpu"
     )
     for name, r in rows:
         print(
-            f"{name:<26} {r['resources']:>9.0f} {r['problems']:>8.0f} {r['wall']:>7.1f} "
-            f"{r['cpu']:>6.1f} {r['process']:>9.1f}"
+            f"{name:<14} {r['resources']:>9.0f} {r['objects']:>7.0f} {r['problems']:>8.0f} "
+            f"{r['wall']:>7.1f} {r['cpu']:>6.1f} {r['helm']:>6.1f} {r['process']:>9.1f}"
+            f"   {r['wall'] / base['wall']:>13.2f}x {r['cpu'] / base['cpu']:.2f}x"
         )
 
 
