@@ -142,10 +142,6 @@ class ScanReport:
     used: set[int] = field(default_factory=set)  # indexes of accepted entries that matched
     problems: list[str] = field(default_factory=list)
 
-    @property
-    def accepted(self) -> int:
-        return len(self.findings) - len(self.new)
-
 
 def _objects_file(path: Path, objects: Iterable[Mapping[str, Any]]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
