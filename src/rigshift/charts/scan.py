@@ -20,9 +20,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
-import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from rigshift.charts.install import find_installed
 from rigshift.charts.render import RenderedRelease
 from rigshift.errors import UserError
 from rigshift.releases import CHECKOV
@@ -68,14 +67,11 @@ class CheckovMissing(UserError):
 
 def find_checkov() -> Path:
     """checkov on PATH, else the one `make` installs in the virtualenv's own checkov venv."""
-    found = shutil.which("checkov")
+    found = find_installed("checkov")
     if found:
-        return Path(found)
-    beside = Path(sys.prefix) / "checkov" / "bin" / "checkov"
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return beside
+        return found
     raise CheckovMissing(
-        f"no checkov found on PATH or in {beside.parent}: run `make .venv/checkov/bin/checkov` "
+        "no checkov found on PATH or in this virtualenv: run `make .venv/checkov/bin/checkov` "
         f"(installs {CHECKOV.requirement} into a virtualenv of its own)"
     )
 

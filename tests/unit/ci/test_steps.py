@@ -7,12 +7,14 @@ the real tree is never changed.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from rigshift.charts import scan
+from rigshift.charts import install, scan
 from tests.conftest import ROOT, need_charts
 from tests.unit.ci.conftest import RunCli, Steps
 
@@ -164,3 +166,43 @@ def test_a_finding_nobody_reviewed_fails_scan_and_names_check_and_object(
     failed = _failed(run.out, "scan")
     assert "new finding lab: metallb: CKV_K8S_19 DaemonSet/metallb-speaker" in failed
     assert "accepted-findings.yaml" in run.out
+
+
+def test_scan_is_skipped_when_the_rendered_stack_has_problems(
+    rigshift: RunCli, only_steps: Steps, tmp_path: Path
+) -> None:
+    # A MetalLB chart whose controller Deployment carries a field the schema does not know: the
+    # preview fails on it, and the scan does not pass a stack that was never valid.
+    charts = tmp_path / "charts"
+    charts.mkdir()
+    for chart in need_charts().iterdir():
+        if chart.name.startswith("metallb-"):
+            shutil.copytree(chart, charts / chart.name)
+        else:
+            (charts / chart.name).symlink_to(chart)
+    controller = next(charts.glob("metallb-*/templates/controller.yaml"))
+    text = controller.read_text()
+    assert "\nspec:\n" in text
+    controller.write_text(text.replace("\nspec:\n", "\nspec:\n  replicaz: 1\n", 1))
+    only_steps("validate", "preview", "scan")
+    run = rigshift("ci", ROOT / "inventories" / "lab", "--charts", charts)
+    assert run.code == 1
+    assert "replicaz" in _failed(run.out, "preview")
+    skipped = [line for line in run.out.splitlines() if "SKIP scan " in line]
+    assert skipped and "step 6" in skipped[0], run.out
+
+
+def test_a_missing_checkov_fails_scan_and_says_how_to_install_it(
+    rigshift: RunCli, only_steps: Steps, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # No checkov on PATH and none where `make` installs it (helm is still found: the preview
+    # must pass for the scan to run).
+    path = [d for d in os.environ["PATH"].split(os.pathsep) if not (Path(d) / "checkov").exists()]
+    monkeypatch.setenv("PATH", os.pathsep.join(path))
+    monkeypatch.setitem(install.INSTALLED_AT, "checkov", tmp_path / "no-checkov")
+    only_steps("validate", "preview", "scan")
+    run = rigshift("ci", ROOT / "inventories" / "lab", "--charts", need_charts())
+    assert run.code == 1
+    failed = _failed(run.out, "scan")
+    assert "no checkov found" in failed
+    assert "make .venv/checkov/bin/checkov" in run.out
