@@ -62,6 +62,11 @@ class SiteLayout:
         return self.root / self.site_file_name
 
     @property
+    def known_hosts(self) -> Path:
+        """The rigs' pinned SSH host keys, committed beside the site file (rigshift.hostkeys)."""
+        return self.root / "known_hosts"
+
+    @property
     def generated(self) -> Path:
         return self.root / "generated"
 

@@ -12,7 +12,18 @@ from typing import Any
 import click
 
 from rigshift import __version__
-from rigshift.cli import accept, ci, converge, discover, lab, plan, preview, render, site
+from rigshift.cli import (
+    accept,
+    ci,
+    converge,
+    discover,
+    lab,
+    plan,
+    preview,
+    render,
+    site,
+    trust,
+)
 from rigshift.errors import RigshiftExit
 
 
@@ -46,6 +57,7 @@ for command in (
     *lab.COMMANDS,
     *discover.COMMANDS,
     *converge.COMMANDS,
+    *trust.COMMANDS,
     *accept.COMMANDS,
     *preview.COMMANDS,
 ):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from rigshift import hostkeys
 from rigshift.discover import (
     HostSurvey,
     merge_fleet,
@@ -112,10 +113,13 @@ def discover(
 def _survey(
     layout: SiteLayout, hosts: str | None, limit: str | None, extra: list[str], out: Path
 ) -> tuple[list[HostSurvey], list[str]]:
+    known_hosts = None
     if hosts:
         inventory = [hosts.rstrip(",") + ","]
         # Only the named hosts, even where an -i source (connection vars) lists more.
         pattern = hosts.rstrip(",")
+        # A bare host list has no group_vars: name the site's pinned keys outright.
+        known_hosts = layout.known_hosts
     else:
         # Imported here: rendering pulls in the planner, which a --from-dir merge never needs.
         from rigshift.render import render
@@ -127,8 +131,14 @@ def _survey(
         if layout.lab_connection.is_file():
             inventory.append(str(layout.lab_connection))
         pattern = "rigs"
-    run = run_survey(inventory + extra, out, pattern, limit)
-    failed = run.unreachable + [f"{h} (survey failed)" for h in run.failed]
+    run = run_survey(inventory + extra, out, pattern, limit, known_hosts)
+    failed = [
+        f"{h} ({hostkeys.key_failure_hint(h, f'rigshift trust {layout.shown}')})"
+        if h in run.key_refused
+        else h
+        for h in run.unreachable
+    ]
+    failed += [f"{h} (survey failed)" for h in run.failed]
     return [read_host_dir(out / host) for host in run.surveyed], failed
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rigshift import paths
+from rigshift import hostkeys, paths
 from rigshift.errors import UserError
 
 PLAYBOOK = paths.PLAYBOOKS / "discover.yml"
@@ -23,6 +24,8 @@ class SurveyRun:
     surveyed: list[str] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    # Unreachable because the host presented a key other than the one pinned for it.
+    key_refused: list[str] = field(default_factory=list)
 
 
 def run_survey(
@@ -30,11 +33,14 @@ def run_survey(
     output_dir: Path,
     hosts: str = "rigs",
     limit: str | None = None,
+    known_hosts: Path | None = None,
 ) -> SurveyRun:
     """Survey the hosts in `inventory` (sources as `ansible -i` takes them) into `output_dir`.
 
     One host that cannot be reached, or fails, does not stop the others; they are listed in
-    the result. Nothing is written to the site file here.
+    the result. Nothing is written to the site file here. This is the first contact: a host
+    key never seen is recorded in the known_hosts file the inventory names (or `known_hosts`,
+    for bare host lists that carry no group_vars), a changed one is refused.
     """
     try:
         import ansible_runner
@@ -52,7 +58,13 @@ def run_survey(
             "extravars": {
                 "discover_output_dir": str(output_dir.resolve()),
                 "discover_hosts": hosts,
-            },
+                hostkeys.CHECKING_VAR: hostkeys.FIRST_CONTACT,
+            }
+            | (
+                {"ansible_ssh_common_args": hostkeys.common_args(hostkeys.literal(known_hosts))}
+                if known_hosts
+                else {}
+            ),
             "quiet": True,
             # Rigs are many and slow; the survey is read-only, so run wide.
             "forks": 25,
@@ -62,10 +74,14 @@ def run_survey(
         # Find the ansible-playbook beside this Python (the virtualenv's) even when that bin
         # folder is not on PATH (pytest or rigshift started by its full path).
         bindir = str(Path(sys.executable).parent)
-        kwargs["envvars"] = {"PATH": os.pathsep.join([bindir, os.environ.get("PATH", "")])}
+        kwargs["envvars"] = {
+            "PATH": os.pathsep.join([bindir, os.environ.get("PATH", "")]),
+            **hostkeys.RUNNER_ENV,
+        }
         result = ansible_runner.run(**kwargs)
         stats: dict[str, dict[str, int]] = result.stats or {}
         tail = "\n".join(result.stdout.read().splitlines()[-15:])
+        refused = sorted(_key_refused(result.events))
     if not stats and result.rc != 0:
         raise UserError(
             f"the discover playbook did not run (ansible exit {result.rc}); check the "
@@ -75,4 +91,15 @@ def run_survey(
     failed = sorted(set(stats.get("failures", {})) - set(unreachable))
     seen = set().union(*(set(v) for v in stats.values())) if stats else set()
     surveyed = sorted(h for h in seen if h not in unreachable and h not in failed)
-    return SurveyRun(output_dir, surveyed, unreachable, failed)
+    return SurveyRun(output_dir, surveyed, unreachable, failed, refused)
+
+
+def _key_refused(events: Iterable[dict[str, Any]]) -> set[str]:
+    """Hosts unreachable because they presented a key other than the one pinned for them."""
+    refused = set()
+    for event in events:
+        data = event.get("event_data") or {}
+        msg = str((data.get("res") or {}).get("msg", ""))
+        if event.get("event") == "runner_on_unreachable" and hostkeys.is_key_failure(msg):
+            refused.add(str(data.get("host")))
+    return refused

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from rigshift import hostkeys
 from rigshift.errors import UserError
 from rigshift.files import write_atomic
 from rigshift.lab.processes import LabError
@@ -132,6 +133,7 @@ class Lab:
             "-o", f"ProxyCommand=ip netns exec {h.netns} nc 127.0.0.1 22",
             "-o", f"UserKnownHostsFile={self.known_hosts}",
             "-o", "StrictHostKeyChecking=yes",
+            "-o", "GlobalKnownHostsFile=/dev/null",
             "-o", "IdentitiesOnly=yes",
             "-o", "BatchMode=yes",
             "-o", "ConnectTimeout=5",
@@ -256,9 +258,10 @@ class Lab:
             proxy = f"ip netns exec {h.netns} nc 127.0.0.1 22"
             hosts[h.name] = {
                 "ansible_host": str(h.address),
-                "ansible_ssh_common_args": (
-                    f"-o ProxyCommand='{proxy}' -o UserKnownHostsFile={self.known_hosts} "
-                    "-o StrictHostKeyChecking=yes -o IdentitiesOnly=yes"
+                # The site's own host key options, pointed at the lab's file (rigshift.hostkeys).
+                "ansible_ssh_common_args": hostkeys.common_args(
+                    hostkeys.literal(self.known_hosts),
+                    before=f"-o ProxyCommand='{proxy}' -o IdentitiesOnly=yes",
                 ),
             }
         extra = [h.name for h in self.hosts if not h.in_site]

@@ -6,10 +6,11 @@ variables, site-wide values through the group_vars templates under `templates/gr
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rigshift import paths
+from rigshift import hostkeys, paths
 from rigshift.model.schema import GpuEntry, Rig, SiteModel
 from rigshift.plan import Assessment, RigAssessment
 from rigshift.render.engine import render_template
@@ -115,7 +116,14 @@ def _number(value: float) -> int | float:
 
 
 def _context(site: SiteModel, assessment: Assessment) -> dict[str, Any]:
-    return {"site": site, "assessment": assessment, "groups": groups(site, assessment)}
+    return {
+        "site": site,
+        "assessment": assessment,
+        "groups": groups(site, assessment),
+        # rigshift's own text, not the site's: Ansible must template it (see rigshift.hostkeys),
+        # so it is written as a plain YAML string (a JSON one), never tagged !unsafe.
+        "ssh_common_args": json.dumps(hostkeys.common_args()),
+    }
 
 
 def hosts_target(site: Site) -> list[tuple[Path, str]]:

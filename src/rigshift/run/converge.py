@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rigshift import paths
+from rigshift import hostkeys, paths
 from rigshift.errors import UserError
 from rigshift.files import write_atomic
 from rigshift.run.events import PhaseTally
@@ -143,7 +143,7 @@ def converge(
         seen = {name for done in result.phases for name in done.hosts}
         if seen and seen <= broken:
             break  # every host has failed: nothing is left to run the later phases on
-        tally = PhaseTally(phase)
+        tally = PhaseTally(phase, trust=target.trust)
         result.phases.append(tally)
         if listener:
             listener(phase, None)
@@ -192,7 +192,8 @@ def _environment(options: ConvergeOptions, data_dir: Path) -> dict[str, str]:
         # explicitly so the checkout's ansible.cfg applies wherever rigshift runs from.
         "ANSIBLE_CONFIG": str(options.ansible_cfg or _empty_cfg(data_dir)),
         "ANSIBLE_ROLES_PATH": str(paths.PLAYBOOKS / "roles"),
-        "PATH": _path(),
+        "PATH": tool_path(),
+        **hostkeys.RUNNER_ENV,
     }
     if options.ansible_cfg:
         env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = str(data_dir / "facts")
@@ -226,6 +227,6 @@ def _last_lines(runner: Any, count: int = 3) -> str:
     return " | ".join(lines[-count:])
 
 
-def _path() -> str:
+def tool_path() -> str:
     """PATH with the running Python's bin folder (the venv's ansible-playbook) in front."""
     return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from rigshift import hostkeys
+
 NOTE_PREFIX = "NOTE:"
 
 # Ansible's recap keys -> our names.
@@ -77,6 +79,8 @@ class PhaseTally:
     """Results of one phase for every host it touched, fed one event at a time."""
 
     phase: str
+    # The command that re-records a host's SSH key, for the hint when a key is refused.
+    trust: str = "rigshift trust SITE"
     hosts: dict[str, HostResult] = field(default_factory=dict)
     finished: bool = False
     # Set when the run died before it reached any host (a playbook that does not parse).
@@ -115,6 +119,11 @@ class PhaseTally:
             host.skipped += 1
         elif kind == "runner_on_unreachable":
             host.unreachable += 1
+            msg = str((data.get("res") or {}).get("msg", "")).strip()
+            if hostkeys.is_key_failure(msg):
+                host.errors.append(hostkeys.key_failure_hint(name, self.trust))
+            elif msg:
+                host.errors.append(f"unreachable: {msg.splitlines()[0][:300]}")
         else:
             return None
         return name

@@ -26,6 +26,10 @@ class ConvergeTarget:
     # Role variables the target sets: paths on the control machine, from the site's layout
     # (a lab keeps its evidence away from the site's).
     extravars: dict[str, str] = field(default_factory=dict)
+    # The pinned SSH host keys the connections are checked against (rigshift.hostkeys), and
+    # the command that records them again after a re-image.
+    known_hosts: Path | None = None
+    trust: str = "rigshift trust SITE"
 
 
 def prepare(site: Site, lab: str | None = None) -> ConvergeTarget:
@@ -48,6 +52,8 @@ def prepare(site: Site, lab: str | None = None) -> ConvergeTarget:
                 "verify_record_dir": str(layout.verify_records),
                 "accept_record_dir": str(layout.acceptance_incoming),
             },
+            known_hosts=layout.known_hosts,
+            trust=f"rigshift trust {layout.shown}",
         )
 
     from rigshift.lab import Lab  # the lab needs root tools; only load it when asked for
@@ -76,4 +82,6 @@ def prepare(site: Site, lab: str | None = None) -> ConvergeTarget:
             "verify_record_dir": str(running.dir / "verify"),
             "accept_record_dir": str(running.dir / "runner" / "acceptance"),
         },
+        known_hosts=running.known_hosts,
+        trust=f"rigshift trust {layout.shown} --lab {running.name}",
     )
