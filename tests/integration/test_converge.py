@@ -108,6 +108,7 @@ def test_evidence_keeps_wallets_and_logs_keep_no_secrets(lab: Lab, hosts: list[s
         assert "hive.service" in evidence["found"]["services"]
         assert any(w.startswith("RFakeLab") for w in evidence["wallets"])
         assert "LabFakeRigPass" not in json.dumps(evidence)
+        assert "LabFakePoolPass" not in json.dumps(evidence)
     # Neither the run's output (ansible-runner artifacts) nor the run records carry secrets.
     logs = [p for p in (lab.dir / "runner" / "artifacts").rglob("*") if p.is_file()]
     logs += list((ROOT / "build" / "lab" / "runs").glob("*.json"))
@@ -116,6 +117,8 @@ def test_evidence_keeps_wallets_and_logs_keep_no_secrets(lab: Lab, hosts: list[s
         text = path.read_text(errors="replace")
         assert "LabFakeRigPass" not in text, path
         assert "RFakeLab" not in text, path
+        # The seed's miner command line, root crontab and environment carry this one.
+        assert "LabFakePoolPass" not in text, path
 
 
 def test_lynis_hardening_index_is_at_least_80(lab: Lab, hosts: list[str]) -> None:

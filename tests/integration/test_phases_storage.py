@@ -42,16 +42,40 @@ def test_absent_data_disk_is_a_reported_skip(lab: Lab, hosts: list[str]) -> None
     assert any("lab-2 has no disk with role 'data'" in n for n in notes), notes
 
 
-def test_os_disk_is_refused(lab: Lab, hosts: list[str]) -> None:
-    os_disk = _os_disk(lab, "lab-1")
-    wrong = [{"name": os_disk, "size_gb": 16, "kind": "ssd", "role": "data"}]
+@pytest.fixture
+def os_disk(lab: Lab, hosts: list[str]) -> Iterator[str]:
+    """lab-1's OS disk with its device node and a by-id symlink, as a real rig has them (a lab
+    host's /dev holds neither)."""
+    name = _os_disk(lab, "lab-1")
+    major, minor = lab.exec("lab-1", ["cat", f"/sys/block/{name}/dev"]).stdout.strip().split(":")
+    made = lab.exec("lab-1", ["test", "-e", f"/dev/{name}"], check=False).returncode != 0
+    if made:
+        lab.exec("lab-1", ["mknod", f"/dev/{name}", "b", major, minor])
+    lab.exec("lab-1", ["mkdir", "-p", "/dev/disk/by-id"])
+    lab.exec("lab-1", ["ln", "-sfn", f"../../{name}", "/dev/disk/by-id/rigshift-lab-os"])
+    try:
+        yield name
+    finally:
+        lab.exec("lab-1", ["rm", "-f", "/dev/disk/by-id/rigshift-lab-os"], check=False)
+        if made:
+            lab.exec("lab-1", ["rm", "-f", f"/dev/{name}"], check=False)
+
+
+@pytest.mark.parametrize("called", ["kernel name", "by-id symlink"])
+def test_os_disk_is_refused_whatever_the_site_file_calls_it(
+    lab: Lab, os_disk: str, called: str
+) -> None:
+    name = os_disk if called == "kernel name" else "disk/by-id/rigshift-lab-os"
+    wrong = [{"name": name, "size_gb": 16, "kind": "ssd", "role": "data"}]
     run = run_phase(
         lab, "storage", "--limit", "lab-1",
         extravars={"storage_disks": wrong, "storage_allow_wipe": True},
     )  # fmt: skip
     assert run.rc != 0
     assert run.failed() == ["lab-1"]
-    assert f"{os_disk} holds / (the OS disk)" in run.output
+    # The lab host's own lsblk shows its disk holding the container's /run/host mounts.
+    shown = os_disk if name == os_disk else f"{name} (the kernel's {os_disk})"
+    assert f"Refusing to prepare {name}: {shown} holds a mounted filesystem" in run.output
     assert "wipefs --all" not in run.output
 
 

@@ -81,7 +81,8 @@ def render(
             result.created.append(file)
         result.written.append(file)
         if not dry_run:
-            write_atomic(file, content)
+            # The stack config holds the stack's secrets (encrypted, but never for other eyes).
+            write_atomic(file, content, 0o600 if file == layout.stack_config else None)
     owned = sorted({_relative(file, layout.root) for file, _ in files})
     generated = layout.generated.resolve()
     for stale in sorted(set(_read_manifest(layout.render_manifest)) - set(owned)):

@@ -25,6 +25,8 @@ HEADER = (
     "# Written by `rigshift render`; keeps every secure: value and key it does not own.\n"
     "# Add secrets with: pulumi config set --secret rigshift:grafanaAdminPassword\n"
 )
+# Settings that must only ever be stored encrypted (`pulumi config set --secret`).
+SECRET_KEYS = ("rigshift:grafanaAdminPassword",)
 # The keys render owns; every other key of the file is the operator's.
 OWNED = ("rigshift:site", "rigshift:kubeconfigPath")
 
@@ -54,6 +56,14 @@ def read_stack_config(layout: SiteLayout) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict) or not isinstance(data.get("config", {}), dict):
         raise UserError(f"{path}: expected a Pulumi stack config mapping with a 'config' mapping")
+    for key in SECRET_KEYS:
+        value = (data.get("config") or {}).get(key)
+        if value is not None and not (isinstance(value, dict) and "secure" in value):
+            raise UserError(
+                f"{path}: config.{key} is in plain text; expected an encrypted value. Remove "
+                f"the line and set it with `pulumi config set --secret --stack "
+                f"{layout.stack_name} {key}`"
+            )
     return data
 
 

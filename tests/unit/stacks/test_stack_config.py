@@ -86,3 +86,51 @@ def test_a_malformed_stack_config_is_bad_input_and_is_left_as_it_is(tmp_path: Pa
     assert "Traceback" not in result.output
     assert stack.read_text() == "config: [unclosed\n"
     assert not (site_dir / "generated").exists(), "nothing is written when one target fails"
+
+
+PLAIN_PASSWORD = "config:\n  rigshift:grafanaAdminPassword: hunter2-plain\n"
+
+
+def test_a_plaintext_grafana_password_is_refused_by_render_preview_and_ci(
+    tmp_path: Path,
+) -> None:
+    from click.testing import CliRunner
+
+    from rigshift.cli import cli
+
+    site_dir = repo_with_lab(tmp_path)
+    stack = tmp_path / "stacks" / "Pulumi.lab.yaml"
+    stack.write_text(PLAIN_PASSWORD)
+    for command in ("render", "preview", "ci"):
+        result = CliRunner().invoke(cli, [command, str(site_dir)])
+        assert result.exit_code != 0, (command, result.output)
+        out = result.output + (result.stderr or "")
+        assert "config.rigshift:grafanaAdminPassword is in plain text" in out, (command, out)
+        assert "pulumi config set --secret --stack lab rigshift:grafanaAdminPassword" in out
+        assert "hunter2-plain" not in out, command
+        assert "Traceback" not in out
+    assert stack.read_text() == PLAIN_PASSWORD
+    # An encrypted value (what `pulumi config set --secret` writes) is kept as it is.
+    stack.write_text("config:\n  rigshift:grafanaAdminPassword:\n    secure: AAABAGx==\n")
+    assert CliRunner().invoke(cli, ["render", str(site_dir)]).exit_code == 0
+    assert "secure: AAABAGx==" in stack.read_text()
+
+
+def test_render_keeps_an_operators_file_modes_and_writes_a_new_stack_config_0600(
+    tmp_path: Path,
+) -> None:
+    from rigshift.render import render as render_site
+
+    site_dir = repo_with_lab(tmp_path)
+    render_site(Site.load(site_dir))
+    stack = tmp_path / "stacks" / "Pulumi.lab.yaml"
+    hosts = site_dir / "generated" / "hosts.yml"
+    assert stack.stat().st_mode & 0o777 == 0o600
+    assert hosts.stat().st_mode & 0o777 == 0o644
+    # The operator tightens the inventory; a change of the site file re-renders it.
+    hosts.chmod(0o600)
+    site = site_dir / "site.yaml"
+    site.write_text(site.read_text().replace("name: lab\n", "name: lab\n# changed\n", 1) + "\n")
+    hosts.write_text(hosts.read_text() + "# stale\n")
+    assert hosts in render_site(Site.load(site_dir)).written
+    assert hosts.stat().st_mode & 0o777 == 0o600
