@@ -9,6 +9,7 @@ pretending that a cluster exists. Hosts: lab-1 is the server (train class), lab-
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -79,14 +80,18 @@ def test_kubernetes_phase_writes_configs_and_reports_missing_artifacts(
     assert "tls-san" not in agent
     assert "rigshift.io/gpu-class=legacy" in agent["node-label"]
     assert agent["node-taint"] == ["rigshift.io/gpu-class=legacy:NoSchedule"]
-    # The join token is shared, root-only, and never in the config or the output.
-    tokens = {
-        h: read(lab, h, "/etc/rancher/rke2/cluster-token").strip() for h in ("lab-1", "lab-2")
-    }
-    assert len(tokens["lab-1"]) == 48 and tokens["lab-1"] == tokens["lab-2"]
-    assert tokens["lab-1"] not in run.output
-    mode = lab.exec("lab-2", ["stat", "-c", "%a", "/etc/rancher/rke2/cluster-token"]).stdout
-    assert mode.strip() == "600"
+    # The first server makes the server and agent tokens, root-only, never in the output; the
+    # agent holds neither: it waits for the secure token the running first server would write.
+    for name in ("cluster-token", "agent-token"):
+        token = read(lab, "lab-1", f"/etc/rancher/rke2/{name}").strip()
+        assert len(token) == 48 and token not in run.output
+        mode = lab.exec("lab-1", ["stat", "-c", "%a", f"/etc/rancher/rke2/{name}"]).stdout
+        assert mode.strip() == "600"
+    assert agent["token-file"] == "/etc/rancher/rke2/join-token"
+    for name in ("cluster-token", "agent-token", "join-token"):
+        path = f"/etc/rancher/rke2/{name}"
+        assert lab.exec("lab-2", ["test", "-e", path], check=False).returncode != 0, path
+    assert any(n.startswith("lab-2 gets its join token once lab-1 runs") for n in run.notes())
 
 
 def test_airgap_install_names_each_missing_artifact(
@@ -114,3 +119,32 @@ def test_second_runs_change_nothing(lab: Lab, hosts: list[str]) -> None:
         assert run.changed() == {"lab-1": 0, "lab-2": 0}, (phase, run.output[-3000:])
         dry = run_phase(lab, phase, "--check")
         assert dry.changed() == {"lab-1": 0, "lab-2": 0}, phase
+
+
+def test_an_agent_joins_with_the_agent_token_in_the_secure_format(
+    lab: Lab, hosts: list[str]
+) -> None:
+    # STAND-IN: no RKE2 runs in the lab, so lab-1 gets the file a running first server writes,
+    # server/token, in the documented format K10<sha256 of the CA>::server:<password>.
+    password = read(lab, "lab-1", "/etc/rancher/rke2/cluster-token").strip()
+    agent_password = read(lab, "lab-1", "/etc/rancher/rke2/agent-token").strip()
+    ca = hashlib.sha256(b"stand-in server CA\n").hexdigest()
+    token_file = "/var/lib/rancher/rke2/server/token"
+    lab.exec("lab-1", ["mkdir", "-p", "/var/lib/rancher/rke2/server"])
+    lab.exec("lab-1", ["sh", "-c", f"umask 077; echo 'K10{ca}::server:{password}' > {token_file}"])
+    try:
+        run = run_phase(lab, "kubernetes")
+        assert run.rc == 0, run.output[-3000:]
+        joined = read(lab, "lab-2", "/etc/rancher/rke2/join-token").strip()
+        # The agent's token checks the cluster's CA and carries the agent password only.
+        assert joined == f"K10{ca}::node:{agent_password}"
+        assert password not in joined
+        mode = lab.exec("lab-2", ["stat", "-c", "%a", "/etc/rancher/rke2/join-token"]).stdout
+        assert mode.strip() == "600"
+        for secret in (password, agent_password, joined):
+            assert secret not in run.output
+        again = run_phase(lab, "kubernetes")
+        assert again.changed() == {"lab-1": 0, "lab-2": 0}, again.output[-3000:]
+    finally:
+        lab.exec("lab-1", ["rm", "-f", token_file], check=False)
+        lab.exec("lab-2", ["rm", "-f", "/etc/rancher/rke2/join-token"], check=False)

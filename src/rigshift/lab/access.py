@@ -143,7 +143,8 @@ class Lab:
     def ssh_command(self, host: str, argv: Sequence[str] = ()) -> list[str]:
         """The ssh command line that logs in to `host` as root (and runs `argv`, if given)."""
         h = self.host(host)
-        return ["ssh", "-F", "none", *self.ssh_options(host), f"root@{h.address}", *argv]
+        # `--`: nothing after the options (the destination, the command) is read as an option.
+        return ["ssh", "-F", "none", *self.ssh_options(host), "--", f"root@{h.address}", *argv]
 
     def leader(self, host: str) -> int | None:
         """PID (in the machine's namespace) of the host's systemd, the container's PID 1."""

@@ -238,6 +238,11 @@ class Kubernetes(Strict):
         ipaddress.IPv4Network("10.43.0.0/16"),
         description="Services' cluster IPs (service-cidr); default: 10.43.0.0/16, both's.",
     )
+    nodeport_sources: list[IPv4Network] = Field(
+        default_factory=list,
+        description="Networks that may reach Services' NodePorts on the nodes; default: none "
+        "(NodePorts closed: tenants publish through LoadBalancer addresses).",
+    )
     airgap: Airgap = Field(default_factory=lambda: Airgap())
 
     @property

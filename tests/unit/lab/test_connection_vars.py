@@ -61,3 +61,14 @@ def test_the_state_file_round_trips_without_reading_the_site_again(lab: Lab) -> 
     again = LabState.read(lab.name)
     assert again == lab.state
     assert again is not None and again.topology.host("lab-2").address == lab.host("lab-2").address
+
+
+def test_lab_ssh_ends_its_options_before_the_destination(lab: Lab) -> None:
+    host = lab.hosts[0]
+    argv = lab.ssh_command(host.name, ["-oProxyCommand=touch /tmp/x", "uptime"])
+    end = argv.index("--")
+    # A command word that looks like an option comes after `--` and the destination: ssh runs
+    # it on the host instead of reading it as one of its own options.
+    assert argv[end + 1] == f"root@{host.address}"
+    assert argv[end + 2 :] == ["-oProxyCommand=touch /tmp/x", "uptime"]
+    assert all(not a.startswith("-oProxyCommand=touch") for a in argv[:end])

@@ -11,6 +11,7 @@ import yaml
 from tests.unit.playbooks.plugins import ROLES, load
 
 labels_mod = load("kubernetes", "filter_plugins/node_labels.py")
+tokens_mod = load("kubernetes", "filter_plugins/join_token.py")
 DEFAULTS = yaml.safe_load((ROLES / "kubernetes" / "defaults" / "main.yml").read_text())
 ADDRESSES = {"s1": "10.0.0.11", "s2": "10.0.0.12", "s3": "10.0.0.13", "a1": "10.0.0.21"}
 LABELS = {"labels": {"rigshift.io/gpu-class": "infer"}, "taints": []}
@@ -78,11 +79,39 @@ def test_no_node_makes_nvidia_the_default_runtime() -> None:
         assert "NVIDIA_VISIBLE_DEVICES" in text  # the template says why
 
 
-def test_the_config_holds_no_token() -> None:
+def test_the_config_holds_no_token_and_only_the_first_server_sets_the_agent_token() -> None:
     for host in ("s1", "s2", "a1"):
         _, cfg = config("rke2", host)
-        assert "token" not in cfg
-        assert cfg["token-file"] == "/etc/rancher/rke2/cluster-token"
+        assert "token" not in cfg and "agent-token" not in cfg
+    _, first = config("rke2", "s1")
+    assert first["token-file"] == "/etc/rancher/rke2/cluster-token"
+    assert first["agent-token-file"] == "/etc/rancher/rke2/agent-token"
+    for host in ("s2", "a1"):
+        _, joining = config("rke2", host)
+        # Each joining node's own token for its role (the secure format, join_token below).
+        assert joining["token-file"] == "/etc/rancher/rke2/join-token"
+        assert "agent-token-file" not in joining
+
+
+CA = "a" * 64
+
+
+def test_a_joining_server_gets_the_server_token_and_an_agent_only_the_agent_token() -> None:
+    server_token = f"K10{CA}::server:ServerPass123"
+    assert tokens_mod.join_token(server_token + "\n", "server", "AgentPass456") == server_token
+    agent = tokens_mod.join_token(server_token, "agent", "AgentPass456\n")
+    assert agent == f"K10{CA}::node:AgentPass456"
+    assert "ServerPass123" not in agent
+
+
+def test_a_token_not_in_the_secure_format_is_refused_without_being_echoed() -> None:
+    for bad in ("ShortPass", f"K10{CA[:10]}::server:x", f"K10{CA}::node:x"):
+        try:
+            tokens_mod.join_token(bad, "agent", "AgentPass456")
+        except ValueError as exc:
+            assert bad not in str(exc)
+        else:
+            raise AssertionError(f"{bad!r} was accepted")
 
 
 def scheduler(distribution: str) -> dict[str, Any]:

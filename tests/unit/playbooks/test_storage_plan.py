@@ -120,7 +120,12 @@ def test_only_data_disks_are_considered() -> None:
         # The root LVM volume through its mapper name.
         ("mapper/vg0-root", "dm-0", LVM, "(the kernel's dm-0) is on nvme0n1, which holds the OS"),
         # A RAID member holding /, and a whole-disk LVM PV of some volume group.
-        ("sdb", "sdb", RAID, "sdb holds the OS (/ on md0), a RAID member (sdb), a RAID array (md0)"),
+        (
+            "sdb",
+            "sdb",
+            RAID,
+            "sdb holds the OS (/ on md0), a RAID member (sdb), a RAID array (md0)",
+        ),
         ("sdd", "sdd", RAID, "sdd holds an LVM physical volume (sdd)"),
         # The container's host disk (its mounts are the host's).
         ("vda", "vda", CONTAINER, "vda holds a mounted filesystem (/run/host/incoming"),
