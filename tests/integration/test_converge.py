@@ -117,7 +117,7 @@ def test_evidence_keeps_wallets_and_logs_keep_no_secrets(lab: Lab, hosts: list[s
         text = path.read_text(errors="replace")
         assert "LabFakeRigPass" not in text, path
         assert "RFakeLab" not in text, path
-        # The seed's miner command line, root crontab and environment carry this one.
+        # The seed's miner command line and root crontab carry this one.
         assert "LabFakePoolPass" not in text, path
 
 
