@@ -4,8 +4,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Debian packages the lab of real hosts needs (see ../shared/LAB-NOTES.md).
-LAB_PACKAGES := debootstrap systemd-container netcat-openbsd iproute2 apt-cacher-ng openssh-client
+# Debian packages the lab of real hosts needs (see ../shared/LAB-NOTES.md); sshpass lets a lab
+# test converge with a password in the inventory, as a HiveOS rig is first reached.
+LAB_PACKAGES := debootstrap systemd-container netcat-openbsd iproute2 apt-cacher-ng openssh-client sshpass
 
 .PHONY: demo test lint unit integration bench system-deps clean
 
