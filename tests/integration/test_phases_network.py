@@ -8,6 +8,8 @@ it change nothing.
 
 from __future__ import annotations
 
+import time
+
 from phase_runner import etc_digest, read, run_phase
 
 from rigshift.lab import Lab
@@ -68,3 +70,40 @@ def test_check_mode_after_converge_changes_nothing(lab: Lab, hosts: list[str]) -
     assert run.rc == 0
     assert run.changed() == dict.fromkeys(hosts, 0)
     assert {h: etc_digest(lab, h) for h in hosts} == before
+
+
+def test_a_config_that_would_drop_the_default_route_is_refused_before_any_change(
+    lab: Lab, hosts: list[str]
+) -> None:
+    host = hosts[0]
+    before = etc_digest(lab, host)
+    # The lab's hosts route through 198.18.0.1, as a mining OS's DHCP lease would have them.
+    run = run_phase(lab, "network", "--limit", host, extravars={"network_gateway": ""})
+    assert run.failed() == [host]
+    assert "would drop that default route" in " ".join(run.output.split())
+    assert etc_digest(lab, host) == before
+
+
+def test_a_change_that_loses_the_route_is_rolled_back_by_the_timer(
+    lab: Lab, hosts: list[str]
+) -> None:
+    host = hosts[0]
+    unit = "/etc/systemd/network/10-rigshift-management.network"
+    before = read(lab, host, unit)
+    assert "Gateway=198.18.0.1" in before
+    # 198.18.0.254 answers nobody: once the change is in, the host has no route through it.
+    run = run_phase(
+        lab,
+        "network",
+        "--limit",
+        host,
+        extravars={"network_gateway": "198.18.0.254", "network_rollback_seconds": 10},
+    )
+    assert run.failed() == [host], run.output[-3000:]
+    assert "no default route via 198.18.0.254" in " ".join(run.output.split())
+    deadline = time.monotonic() + 120
+    while read(lab, host, unit) != before:
+        assert time.monotonic() < deadline, "the rollback timer never put the old units back"
+        time.sleep(1)
+    again = run_phase(lab, "network", "--limit", host)
+    assert again.changed() == {host: 0}, again.output[-3000:]
