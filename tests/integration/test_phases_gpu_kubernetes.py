@@ -112,6 +112,36 @@ def test_airgap_install_names_each_missing_artifact(
     assert lab.exec("lab-1", ["test", "-e", "/usr/local/bin/rke2"], check=False).returncode != 0
 
 
+def test_artifacts_that_are_not_the_releases_are_refused_on_every_host(
+    lab: Lab, hosts: list[str], tmp_path: Path
+) -> None:
+    # Hand-written stand-ins: the tarball is the one the checksum file lists, the image archive
+    # was altered after the release was published.
+    tarball = tmp_path / "rke2.linux-amd64.tar.gz"
+    tarball.write_bytes(b"stand-in tarball\n")
+    images = tmp_path / "rke2-images.linux-amd64.tar.zst"
+    images.write_bytes(b"stand-in images, altered\n")
+    (tmp_path / "install.sh").write_text("#!/bin/sh\nexit 1\n")
+    listed = hashlib.sha256(b"stand-in images\n").hexdigest()
+    (tmp_path / "sha256sum-amd64.txt").write_text(
+        f"{hashlib.sha256(tarball.read_bytes()).hexdigest()}  rke2.linux-amd64.tar.gz\n"
+        f"{listed}  rke2-images.linux-amd64.tar.zst\n"
+    )
+    airgap = {"kubernetes_airgap_enabled": True, "kubernetes_airgap_artifacts_dir": str(tmp_path)}
+    run = run_phase(lab, "kubernetes", extravars=airgap)
+    assert run.failed() == ["lab-1", "lab-2"], run.output[-3000:]
+    output = " ".join(run.output.split())
+    altered = hashlib.sha256(images.read_bytes()).hexdigest()
+    assert (
+        f"rke2-images.linux-amd64.tar.zst: sha256 {altered}, but sha256sum-amd64.txt lists {listed}"
+        in output
+    )
+    assert "rke2.linux-amd64.tar.gz: sha256" not in output  # the true one is not named
+    for host in ("lab-1", "lab-2"):
+        copied = lab.exec(host, ["test", "-e", "/var/lib/rancher/rigshift-artifacts"], check=False)
+        assert copied.returncode != 0, f"{host} received artifacts that failed their check"
+
+
 def test_second_runs_change_nothing(lab: Lab, hosts: list[str]) -> None:
     for phase in ("gpu", "kubernetes"):
         run = run_phase(lab, phase)
