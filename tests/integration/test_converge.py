@@ -109,15 +109,19 @@ def test_evidence_keeps_wallets_and_logs_keep_no_secrets(lab: Lab, hosts: list[s
         assert any(w.startswith("RFakeLab") for w in evidence["wallets"])
         assert "LabFakeRigPass" not in json.dumps(evidence)
         assert "LabFakePoolPass" not in json.dumps(evidence)
-    # Neither the run's output (ansible-runner artifacts) nor the run records carry secrets.
-    logs = [p for p in (lab.dir / "runner" / "artifacts").rglob("*") if p.is_file()]
-    logs += list((ROOT / "build" / "lab" / "runs").glob("*.json"))
-    assert logs
-    for path in logs:
+    # Nothing the converge keeps on the control machine carries a secret: the runner's
+    # artifacts (job events, the fact cache), run records, verify and evidence records, the
+    # site's rendered files. The hosts' own trees are theirs, not the converge's.
+    kept = [p for p in lab.dir.rglob("*") if p.is_file() and lab.dir / "hosts" not in p.parents]
+    kept += [p for p in (ROOT / "build" / "lab").rglob("*") if p.is_file()]
+    kept += [p for p in Site.load(SITE).layout.generated.rglob("*") if p.is_file()]
+    assert any("facts" in p.parts for p in kept), "the fact cache was not looked at"
+    assert any(p.parent.name == "job_events" for p in kept), "no job events were looked at"
+    for path in kept:
         text = path.read_text(errors="replace")
         assert "LabFakeRigPass" not in text, path
         assert "RFakeLab" not in text, path
-        # The seed's miner command line and root crontab carry this one.
+        # The seed's miner command line, root crontab and environment carry this one.
         assert "LabFakePoolPass" not in text, path
 
 
@@ -169,3 +173,52 @@ def test_a_host_killed_mid_run_fails_alone_and_a_rerun_completes(
     second = runner.invoke(cli, ["converge", str(SITE), "--lab", lab.name])
     assert second.exit_code == 0, second.output
     assert f"all {len(hosts)} hosts converged" in second.output
+
+
+# Accepts connections and never answers: a package mirror or cache that stalled mid-run.
+STALLED_MIRROR = (
+    "import socket\n"
+    "server = socket.create_server(('127.0.0.1', 3999))\n"
+    "held = []\n"
+    "while True:\n"
+    "    held.append(server.accept())\n"
+)
+
+
+def test_a_stalled_package_mirror_fails_its_host_alone_within_the_task_timeout(
+    lab: Lab, hosts: list[str]
+) -> None:
+    victim = hosts[-1]
+    lab.exec(victim, ["systemd-run", "--unit=rs-stalled-mirror", "python3", "-c", STALLED_MIRROR])
+    # apt reads the later file last, so this proxy wins; the stale stamp makes the baseline's
+    # package task refresh its lists (through the stalled proxy) instead of trusting them.
+    _sh(
+        lab,
+        victim,
+        "echo 'Acquire::http::Proxy \"http://127.0.0.1:3999\";' > /etc/apt/apt.conf.d/99stall;"
+        " mkdir -p /var/lib/apt/periodic;"
+        " touch -d '2 days ago' /var/lib/apt/periodic/update-success-stamp",
+    )
+    outcome: dict[str, RunResult] = {}
+    run = threading.Thread(
+        target=lambda: outcome.update(result=_converge(lab, phases=["baseline"], task_timeout=20))
+    )
+    try:
+        run.start()
+        # A hang detector, not a speed check: without the task timeout apt waits on the stalled
+        # proxy far longer than this (seen: over seven minutes).
+        run.join(timeout=600)
+        assert not run.is_alive(), "converge did not end with a stalled package mirror"
+    finally:
+        lab.exec(victim, ["systemctl", "stop", "rs-stalled-mirror"], check=False)
+        _sh(
+            lab,
+            victim,
+            "rm -f /etc/apt/apt.conf.d/99stall /var/lib/apt/periodic/update-success-stamp",
+        )
+        run.join(timeout=600)
+    result = outcome["result"]
+    assert result.failed_hosts() == {victim: "failed in baseline"}
+    errors = " ".join(result.phases[0].hosts[victim].errors)
+    assert "Install the baseline packages" in errors
+    assert "Timed out after 20 second" in errors, errors

@@ -42,8 +42,21 @@ def lab_option(verb: str) -> Callable[[F], F]:
 @click.option("--limit", default=None, metavar="HOSTS", help="Ansible host pattern to limit to.")
 @click.option("--check", is_flag=True, help="Dry run: report what would change, change nothing.")
 @click.option("--diff", is_flag=True, help="Show the changes made (or, with --check, planned).")
+@click.option(
+    "--task-timeout",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="SECONDS",
+    help="Fail a host whose task runs longer than this (default: ansible.cfg's 1800).",
+)
 def converge_command(
-    site: str, lab: str | None, phases: tuple[str, ...], limit: str | None, check: bool, diff: bool
+    site: str,
+    lab: str | None,
+    phases: tuple[str, ...],
+    limit: str | None,
+    check: bool,
+    diff: bool,
+    task_timeout: int | None,
 ) -> None:
     """Render SITE and run the conversion phases on its rigs, with live progress.
 
@@ -51,7 +64,9 @@ def converge_command(
     """
     selected = check_phases(phases) if phases else list(CHECK_MODE_PHASES if check else PHASES)
     target = prepare(Site.load(site), lab)
-    options = ConvergeOptions(phases=selected, limit=limit, check=check, diff=diff)
+    options = ConvergeOptions(
+        phases=selected, limit=limit, check=check, diff=diff, task_timeout=task_timeout
+    )
     console = Console()
     if check and not phases:
         console.print("NOTE: verify left out: it judges converged hosts and --check converges none")

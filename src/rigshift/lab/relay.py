@@ -16,11 +16,15 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import selectors
 import socket
 import sys
 import threading
+from typing import cast
 
 CLONE_NEWNET = 0x40000000
+# A connection with no traffic either way for this long is closed (apt retries on its own).
+IDLE_SECONDS = 60
 
 
 def _setns(fd: int) -> None:
@@ -30,27 +34,30 @@ def _setns(fd: int) -> None:
         raise OSError(err, f"setns: {os.strerror(err)}")
 
 
-def _pipe(src: socket.socket, dst: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        while data := src.recv(65536):
-            dst.sendall(data)
-    with contextlib.suppress(OSError):
-        dst.shutdown(socket.SHUT_WR)
+def serve(client: socket.socket, target_port: int) -> None:
+    """Carry one connection both ways until either end closes or it sits idle too long.
 
-
-def _serve(client: socket.socket, target_port: int) -> None:
+    Whichever end closes, both are closed at once: the relay never keeps half a connection
+    open (apt was once seen waiting minutes on a connection whose other end was gone).
+    """
     try:
         upstream = socket.create_connection(("127.0.0.1", target_port), timeout=10)
     except OSError:
         client.close()
         return
-    upstream.settimeout(None)
-    back = threading.Thread(target=_pipe, args=(upstream, client), daemon=True)
-    back.start()
-    _pipe(client, upstream)
-    back.join()
-    client.close()
-    upstream.close()
+    peer = {client: upstream, upstream: client}
+    with client, upstream, selectors.DefaultSelector() as selector, contextlib.suppress(OSError):
+        for sock in peer:
+            # A peer that stops reading cannot block a send for longer than the idle limit.
+            sock.settimeout(IDLE_SECONDS)
+            selector.register(sock, selectors.EVENT_READ)
+        while ready := selector.select(timeout=IDLE_SECONDS):
+            for key, _ in ready:
+                sock = cast(socket.socket, key.fileobj)
+                data = sock.recv(65536)
+                if not data:
+                    return
+                peer[sock].sendall(data)
 
 
 def main(argv: list[str]) -> None:
@@ -66,7 +73,7 @@ def main(argv: list[str]) -> None:
     os.close(lab_ns)
     while True:
         client, _ = server.accept()
-        threading.Thread(target=_serve, args=(client, int(target_port)), daemon=True).start()
+        threading.Thread(target=serve, args=(client, int(target_port)), daemon=True).start()
 
 
 if __name__ == "__main__":

@@ -77,13 +77,24 @@ def prepare_host(root: Path, host: LabHost, inputs: SeedInputs) -> None:
 
     # apt reaches the archive only through the site-local cache at the gateway.
     put(root, "/etc/apt/sources.list", "".join(f"{line}\n" for line in inputs.apt_sources))
-    put(
-        root,
-        "/etc/apt/apt.conf.d/01rigshift-lab-proxy",
-        f'Acquire::http::Proxy "http://{inputs.gateway}:{CACHE_PORT}";\n',
-    )
+    put(root, "/etc/apt/apt.conf.d/01rigshift-lab-proxy", apt_proxy_config(inputs.gateway))
     if inputs.seed == "hiveos":
         seed_hiveos(root, host, inputs.gateway)
+
+
+def apt_proxy_config(gateway: object) -> str:
+    """apt's settings on a lab host: the cache at the gateway, and never an endless wait on it.
+
+    Seen once: apt sat for over seven minutes on a connection the relay had closed. A stalled
+    connection now fails after the timeout and is retried; pipelining is off because a proxy
+    that drops a pipelined connection leaves apt waiting for replies that never come.
+    """
+    return (
+        f'Acquire::http::Proxy "http://{gateway}:{CACHE_PORT}";\n'
+        'Acquire::http::Timeout "30";\n'
+        'Acquire::http::Pipeline-Depth "0";\n'
+        'Acquire::Retries "3";\n'
+    )
 
 
 def seed_hiveos(root: Path, host: LabHost, gateway: object) -> None:

@@ -52,6 +52,8 @@ class ConvergeOptions:
     ansible_cfg: Path | None = paths.ROOT / "ansible.cfg"
     # Role variables on top of the target's (a test or bench pinning one setting).
     extravars: Mapping[str, str] = field(default_factory=dict)
+    # Seconds any one task may run before it fails its host; None keeps ansible.cfg's.
+    task_timeout: int | None = None
 
 
 @dataclass
@@ -197,6 +199,8 @@ def _environment(options: ConvergeOptions, data_dir: Path) -> dict[str, str]:
     }
     if options.ansible_cfg:
         env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = str(data_dir / "facts")
+    if options.task_timeout:
+        env["ANSIBLE_TASK_TIMEOUT"] = str(options.task_timeout)
     return env
 
 
