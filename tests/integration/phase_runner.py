@@ -8,6 +8,7 @@ import json
 import os
 import re
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,13 +51,18 @@ class PhaseRun:
 
 
 def run_phase(
-    lab: Lab, phase: str, *args: str, extravars: dict[str, Any] | None = None
+    lab: Lab,
+    phase: str,
+    *args: str,
+    extravars: dict[str, Any] | None = None,
+    inventory: Sequence[Path] = (),
 ) -> PhaseRun:
-    """`ansible-playbook playbooks/<phase>.yml` on the lab, with the repository's ansible.cfg."""
+    """`ansible-playbook playbooks/<phase>.yml` on the lab, with the repository's ansible.cfg;
+    `inventory` adds sources after the lab's own (to put hosts in more groups)."""
     target = prepare(Site.load(SITE), lab.name)
     variables = {**target.extravars, **(extravars or {})}
     argv = [str(ROOT / ".venv" / "bin" / "ansible-playbook")]
-    for source in target.inventory:
+    for source in [*target.inventory, *inventory]:
         argv += ["-i", str(source)]
     argv += [str(ROOT / "playbooks" / f"{phase}.yml"), "-e", json.dumps(variables), *args]
     env = {

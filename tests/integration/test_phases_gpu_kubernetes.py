@@ -76,7 +76,7 @@ def test_kubernetes_phase_writes_configs_and_reports_missing_artifacts(
     no_file = lab.exec("lab-2", ["test", "-e", "/etc/rancher/rke2/scheduler.yaml"], check=False)
     assert no_file.returncode != 0  # agents run no scheduler
     agent = yaml.safe_load(read(lab, "lab-2", CONFIG))
-    assert agent["server"] == "https://198.18.0.11:9345"  # the agent joins the first server
+    assert agent["server"] == "https://198.18.0.10:9345"  # the agent joins through the API VIP
     assert "tls-san" not in agent
     assert "rigshift.io/gpu-class=legacy" in agent["node-label"]
     assert agent["node-taint"] == ["rigshift.io/gpu-class=legacy:NoSchedule"]
@@ -92,6 +92,12 @@ def test_kubernetes_phase_writes_configs_and_reports_missing_artifacts(
         path = f"/etc/rancher/rke2/{name}"
         assert lab.exec("lab-2", ["test", "-e", path], check=False).returncode != 0, path
     assert any(n.startswith("lab-2 gets its join token once lab-1 runs") for n in run.notes())
+    # keepalived runs on the server, but no supervisor answers there: nobody holds the VIP.
+    active = lab.exec("lab-1", ["systemctl", "is-active", "keepalived"], check=False).stdout
+    assert active.strip() == "active"
+    vip = lab.exec("lab-1", ["ip", "-o", "-4", "addr", "show", "to", "198.18.0.10/32"]).stdout
+    assert vip.strip() == ""
+    assert lab.exec("lab-2", ["test", "-e", "/etc/keepalived/keepalived.conf"], check=False).returncode
 
 
 def test_airgap_install_names_each_missing_artifact(

@@ -87,13 +87,17 @@ def apt_proxy_config(gateway: object) -> str:
 
     Seen once: apt sat for over seven minutes on a connection the relay had closed. A stalled
     connection now fails after the timeout and is retried; pipelining is off because a proxy
-    that drops a pipelined connection leaves apt waiting for replies that never come.
+    that drops a pipelined connection leaves apt waiting for replies that never come. Retries
+    come at once, not after a growing delay: with delayed retries, `apt-get update` was seen
+    (2026-12-07) polling its idle fetchers for twelve minutes after the HiveOS stand-in
+    repository's 503, every fetcher waiting for a request that never came.
     """
     return (
         f'Acquire::http::Proxy "http://{gateway}:{CACHE_PORT}";\n'
         'Acquire::http::Timeout "30";\n'
         'Acquire::http::Pipeline-Depth "0";\n'
         'Acquire::Retries "3";\n'
+        'Acquire::Retries::Delay "false";\n'
     )
 
 

@@ -3,6 +3,7 @@ Ansible renders it (trim_blocks) with the role's own defaults and filters."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import jinja2
@@ -17,7 +18,7 @@ ADDRESSES = {"s1": "10.0.0.11", "s2": "10.0.0.12", "s3": "10.0.0.13", "a1": "10.
 LABELS = {"labels": {"rigshift.io/gpu-class": "infer"}, "taints": []}
 
 
-def config(distribution: str, host: str) -> tuple[str, dict[str, Any]]:
+def config(distribution: str, host: str, vip: str = "10.0.0.10") -> tuple[str, dict[str, Any]]:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(ROLES / "kubernetes" / "templates"),
         trim_blocks=True,
@@ -34,7 +35,7 @@ def config(distribution: str, host: str) -> tuple[str, dict[str, Any]]:
         kubernetes_first_server=host == servers[0],
         kubernetes_servers=servers,
         kubernetes_addresses=ADDRESSES,
-        kubernetes_api_vip="10.0.0.10",
+        kubernetes_api_vip=vip,
         kubernetes_cluster_cidr=DEFAULTS["kubernetes_cluster_cidr"],
         kubernetes_service_cidr=DEFAULTS["kubernetes_service_cidr"],
         kubernetes_labels=LABELS,
@@ -52,12 +53,12 @@ def test_k3s_first_server_initialises_and_drops_servicelb_and_traefik() -> None:
     assert cfg["tls-san"] == ["10.0.0.10", "10.0.0.11", "s1", "10.0.0.12", "s2", "10.0.0.13", "s3"]
 
 
-def test_k3s_joining_server_and_agent_point_at_the_first_server() -> None:
+def test_k3s_joining_server_and_agent_register_through_the_api_vip() -> None:
     _, joining = config("k3s", "s2")
-    assert joining["server"] == "https://10.0.0.11:6443"
+    assert joining["server"] == "https://10.0.0.10:6443"
     assert "cluster-init" not in joining
     _, agent = config("k3s", "a1")
-    assert agent["server"] == "https://10.0.0.11:6443"
+    assert agent["server"] == "https://10.0.0.10:6443"
     assert "tls-san" not in agent and "disable" not in agent
     assert agent["node-ip"] == "10.0.0.21"
 
@@ -67,7 +68,15 @@ def test_rke2_uses_the_supervisor_port_and_never_cluster_init() -> None:
     assert "cluster-init" not in first  # RKE2 servers always run embedded etcd
     assert first["disable"] == ["rke2-traefik", "rke2-ingress-nginx"]
     _, agent = config("rke2", "a1")
-    assert agent["server"] == "https://10.0.0.11:9345"
+    assert agent["server"] == "https://10.0.0.10:9345"
+
+
+def test_without_a_vip_joining_nodes_register_with_the_first_server() -> None:
+    for host in ("s2", "a1"):
+        _, cfg = config("rke2", host, vip="")
+        assert cfg["server"] == "https://10.0.0.11:9345"
+    _, first = config("rke2", "s1", vip="")
+    assert first["tls-san"][0] == "10.0.0.11"
 
 
 def test_no_node_makes_nvidia_the_default_runtime() -> None:
@@ -161,3 +170,49 @@ def test_scheduler_scores_most_allocated_with_gpus_weighted_most() -> None:
         weights = {r["name"]: r["weight"] for r in strategy["resources"]}
         assert set(weights) == {"nvidia.com/gpu", "cpu", "memory"}
         assert weights["nvidia.com/gpu"] > max(weights["cpu"], weights["memory"])
+
+
+def keepalived(distribution: str, host: str, servers: list[str]) -> str:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(ROLES / "kubernetes" / "templates"),
+        trim_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    values = {
+        "inventory_hostname": host,
+        "kubernetes_distribution": distribution,
+        "kubernetes_vip_dist": DEFAULTS["kubernetes_distributions"][distribution],
+        "kubernetes_api_vip": "10.0.0.10",
+        "kubernetes_api_vip_router_id": DEFAULTS["kubernetes_api_vip_router_id"],
+        "kubernetes_vip_address": ADDRESSES[host],
+        "kubernetes_vip_peers": [ADDRESSES[s] for s in servers if s != host],
+        "kubernetes_vip_priority": 200 - 10 * servers.index(host),
+        "kubernetes_vip_link": {"stdout": f"2: bond0    inet {ADDRESSES[host]}/24 brd ..."},
+    }
+    conf = env.get_template("keepalived.conf.j2").render(values)
+    check = env.get_template("api-check.sh.j2").render(values)
+    return conf + "\n#--- check\n" + check
+
+
+def test_keepalived_elects_among_the_servers_by_unicast_in_control_plane_order() -> None:
+    servers = ["s1", "s2", "s3"]
+    confs = {host: keepalived("rke2", host, servers) for host in servers}
+    for host, conf in confs.items():
+        peers = re.search(r"unicast_peer \{([^}]*)\}", conf)
+        assert peers is not None, conf
+        others = {ADDRESSES[s] for s in servers if s != host}
+        assert set(peers.group(1).split()) == others  # never itself, never multicast
+        assert f"unicast_src_ip {ADDRESSES[host]}" in conf
+        # The VIP alone (/32) on the interface that holds the management address.
+        assert "10.0.0.10/32 dev bond0" in conf and "interface bond0" in conf
+        assert "nopreempt" in conf and "state BACKUP" in conf
+        assert "script_user nobody" in conf and "enable_script_security" in conf
+    priorities = [int(re.findall(r"priority (\d+)", confs[h])[0]) for h in servers]
+    assert priorities == sorted(priorities, reverse=True) and len(set(priorities)) == 3
+
+
+def test_a_server_holds_the_vip_only_while_its_supervisor_port_answers() -> None:
+    assert "/dev/tcp/127.0.0.1/9345" in keepalived("rke2", "s1", ["s1"])
+    assert "/dev/tcp/127.0.0.1/6443" in keepalived("k3s", "s1", ["s1"])
+    alone = keepalived("rke2", "s1", ["s1"])
+    assert "unicast_peer" not in alone  # one server: no empty peer list
