@@ -62,7 +62,8 @@ def wire(site: Site, config: StackConfig) -> Wiring:
     gpus = GpuOperatorArgs.from_site(model, assessment, charts)
     # The operator's DCGM ServiceMonitor needs the monitoring stack's CRDs.
     parts.add(GpuOperator("gpu-operator", gpus, on_cluster(observability)))
-    tenancy = parts.add(Tenancy("tenancy", TenancyArgs.from_site(model), on_cluster()))
+    tenants = TenancyArgs.from_site(model, assessment, storage.storage_class)
+    tenancy = parts.add(Tenancy("tenancy", tenants, on_cluster()))
 
     parts.outputs = {
         "api_endpoint": api_endpoint(model),

@@ -5,7 +5,8 @@ name) has it, when a template reads it (`.Values.a.b`: charts document some keys
 comments), or when a template hands a map above it on whole (`toYaml .Values.cephClusterSpec`
 into a custom resource, whose CRD then checks it). Below a key whose default is an empty map
 ({}) or a list, or that only a template reads, the chart takes any content. A value whose
-default is a boolean, number, string, list or map must have that type. Where the chart ships
+default is a boolean, number, string, list or map must have that type, unless a template hands
+that very key on whole (its type is then the receiving object's). Where the chart ships
 values.schema.json, the merged values must pass it too (helm checks the same at install).
 """
 
@@ -91,6 +92,12 @@ def _walk(
         if key not in defaults:
             if not chart.template_reads(path):
                 problems.append(ValueProblem(path, "the chart has no such key"))
+            continue
+        if path in chart.passed_whole:
+            # Handed on whole to an object (a custom resource's field): its type is that
+            # object's, which the schema or CRD check of the rendered object judges, not the
+            # chart's default (kube-prometheus-stack defaults arbitraryFSAccessThroughSMs to
+            # false, yet the Prometheus CRD takes a map there).
             continue
         default = defaults[key]
         wrong = _type_problem(default, value)

@@ -1,20 +1,27 @@
-"""Observability: kube-prometheus-stack, the DCGM exporter's metrics in it, GPU dashboards.
+"""Observability: kube-prometheus-stack, the DCGM exporter's metrics in it, GPU dashboards,
+and GPU usage per tenant.
 
-Prometheus picks up every ServiceMonitor in the cluster (not only the chart's own), so the one
-the GPU operator creates for the DCGM exporter is scraped without extra labels. Grafana loads
-dashboards from ConfigMaps labelled `grafana_dashboard`; rigshift ships one for the GPUs.
-Grafana's admin password comes from Pulumi secret config and stays a secret in the state.
+Prometheus picks up ServiceMonitors, PodMonitors, rules and probes of the platform's
+namespaces (not only the chart's own, never a tenant's), so the one the GPU operator creates
+for the DCGM exporter is scraped without extra labels. Grafana loads dashboards from ConfigMaps
+labelled `grafana_dashboard` in the monitoring namespace only; rigshift ships one for the GPUs
+and one per tenant. Grafana's admin password comes from Pulumi secret config into a Secret the
+chart reads, and stays a secret in the state. Recording rules (rules/gpu-usage.yaml) turn
+kube-state-metrics' and the DCGM exporter's series into GPU usage per tenant.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+import yaml
 
+from rigshift.components.admission import TENANT_LABEL
 from rigshift.components.cluster import (
     MONITORING_NAMESPACE,
     ChartSource,
@@ -63,6 +70,50 @@ def gpu_dashboard() -> str:
     return json.dumps(dashboard, indent=1, sort_keys=True)
 
 
+RULES_FILE = Path(__file__).parent / "rules" / "gpu-usage.yaml"
+# The rules' evaluation interval: each sample of a namespace:* series stands for this long.
+RULE_INTERVAL_SECONDS = 60
+
+# (title, PromQL over namespace="<tenant>", unit) of each panel of a tenant's dashboard.
+TENANT_PANELS = (
+    ("GPUs held (physical)", 'namespace:rigshift_gpu_physical:sum{namespace="%s"}', "none"),
+    ("GPU units held (time-slices)", 'namespace:rigshift_gpu_slices:sum{namespace="%s"}', "none"),
+    ("GPU utilisation", 'namespace:rigshift_gpu_utilisation:ratio{namespace="%s"}', "percentunit"),
+    ("GPU power", 'namespace:rigshift_gpu_power_watts:sum{namespace="%s"}', "watt"),
+)
+
+
+def usage_rules() -> dict[str, Any]:
+    """The PrometheusRule spec: the recording rules of rules/gpu-usage.yaml."""
+    rules: dict[str, Any] = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
+    return rules
+
+
+def tenant_dashboard(tenant: str) -> str:
+    """A Grafana dashboard of one tenant's GPU usage (the recording rules' series)."""
+    panels = [
+        {
+            "id": i + 1,
+            "type": "timeseries",
+            "title": title,
+            "datasource": {"type": "prometheus", "uid": "prometheus"},
+            "gridPos": {"h": 8, "w": 12, "x": 12 * (i % 2), "y": 8 * (i // 2)},
+            "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+            "targets": [{"expr": expr % tenant, "refId": "A"}],
+        }
+        for i, (title, expr, unit) in enumerate(TENANT_PANELS)
+    ]
+    dashboard = {
+        "uid": f"rigshift-tenant-{tenant}"[:40],
+        "title": f"rigshift / tenant {tenant}",
+        "tags": ["rigshift", "tenant", "gpu"],
+        "schemaVersion": 39,
+        "time": {"from": "now-30d", "to": "now"},
+        "panels": panels,
+    }
+    return json.dumps(dashboard, indent=1, sort_keys=True)
+
+
 @dataclass
 class ObservabilityArgs:
     retention: str
@@ -70,6 +121,8 @@ class ObservabilityArgs:
     storage_class: str
     grafana_admin_password: pulumi.Output[str]
     charts: ChartSource = field(default_factory=ChartSource)
+    server_addresses: list[str] = field(default_factory=list)
+    tenants: list[str] = field(default_factory=list)
 
     @classmethod
     def from_site(
@@ -86,6 +139,8 @@ class ObservabilityArgs:
             storage_class,
             grafana_admin_password,
             charts or ChartSource(),
+            [str(site.rig(name).address) for name in site.kubernetes.control_plane],
+            [t.name for t in site.tenants],
         )
 
 
@@ -100,6 +155,8 @@ class Observability(pulumi.ComponentResource):
         super().__init__("rigshift:index:Observability", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         namespace = system_namespace(f"{name}-namespace", MONITORING_NAMESPACE, child)
+        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        dashboards = {"rigshift-gpus.json": gpu_dashboard()}
         k8s.core.v1.ConfigMap(
             f"{name}-gpu-dashboards",
             metadata={
@@ -107,9 +164,36 @@ class Observability(pulumi.ComponentResource):
                 "namespace": namespace.metadata.name,
                 "labels": {DASHBOARD_LABEL: "1"},
             },
-            data={"rigshift-gpus.json": gpu_dashboard()},
+            data=dashboards,
             opts=child,
         )
+        for tenant in args.tenants:
+            k8s.core.v1.ConfigMap(
+                f"{name}-tenant-{tenant}-dashboard",
+                metadata={
+                    "name": f"rigshift-tenant-{tenant}",
+                    "namespace": namespace.metadata.name,
+                    "labels": {DASHBOARD_LABEL: "1"},
+                },
+                data={f"rigshift-tenant-{tenant}.json": tenant_dashboard(tenant)},
+                opts=child,
+            )
+        k8s.core.v1.Secret(
+            f"{name}-grafana-admin",
+            metadata={"name": GRAFANA_ADMIN_SECRET, "namespace": namespace.metadata.name},
+            string_data={
+                "admin-user": "admin",
+                "admin-password": args.grafana_admin_password,  # a secret Output already
+            },
+            opts=in_namespace,
+        )
+        for policy, spec in monitoring_policies(args.server_addresses).items():
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-{policy}",
+                metadata={"name": policy, "namespace": namespace.metadata.name},
+                spec=spec,
+                opts=in_namespace,
+            )
         self.release = helm_release(
             f"{name}-kube-prometheus-stack",
             KUBE_PROMETHEUS_STACK,
@@ -118,7 +202,24 @@ class Observability(pulumi.ComponentResource):
             child,
             args.charts,
         )
+        # The recording rules need the chart's PrometheusRule CRD.
+        k8s.apiextensions.CustomResource(
+            f"{name}-gpu-usage-rules",
+            api_version="monitoring.coreos.com/v1",
+            kind="PrometheusRule",
+            metadata={"name": "rigshift-gpu-usage", "namespace": MONITORING_NAMESPACE},
+            spec=usage_rules(),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
+        )
         self.register_outputs({"retention": args.retention})
+
+
+# Namespaces whose monitors, rules and probes Prometheus reads: the platform's, never a
+# tenant's (a tenant's ServiceMonitor could point Prometheus at anything it can reach).
+PLATFORM_ONLY = {"matchExpressions": [{"key": TENANT_LABEL, "operator": "DoesNotExist"}]}
+GRAFANA_ADMIN_SECRET = "rigshift-grafana-admin"
+# Node labels kube-state-metrics exports (as label_rigshift_io_*), for usage per node pool.
+NODE_LABELS_EXPORTED = "nodes=[rigshift.io/tenant,rigshift.io/gpu-class]"
 
 
 def observability_values(args: ObservabilityArgs) -> dict[str, Any]:
@@ -129,20 +230,68 @@ def observability_values(args: ObservabilityArgs) -> dict[str, Any]:
     }
     return {
         "grafana": {
-            "adminPassword": args.grafana_admin_password,
-            "sidecar": {"dashboards": {"enabled": True, "label": DASHBOARD_LABEL}},
+            # The password from a Secret the stack writes, never from chart values.
+            "admin": {"existingSecret": GRAFANA_ADMIN_SECRET},
+            # Dashboards and datasources from ConfigMaps of the monitoring namespace only, with
+            # a namespaced Role: a tenant's labelled ConfigMap never reaches the shared
+            # Grafana, and Grafana reads no other namespace's Secrets.
+            "rbac": {"namespaced": True},
+            "sidecar": {
+                "dashboards": {
+                    "enabled": True,
+                    "label": DASHBOARD_LABEL,
+                    "searchNamespace": MONITORING_NAMESPACE,
+                    "resource": "configmap",
+                },
+                "datasources": {"resource": "configmap"},
+            },
+            "testFramework": {"enabled": False},
         },
+        "kube-state-metrics": {"metricLabelsAllowlist": [NODE_LABELS_EXPORTED]},
         "prometheusOperator": {
             "resources": resources("100m", "128Mi", "512Mi"),
             "admissionWebhooks": {"patch": {"resources": resources("10m", "32Mi", "128Mi")}},
+            "networkPolicy": {"enabled": True},
         },
+        "alertmanager": {"networkPolicy": {"enabled": True}},
         "prometheus": {
+            "networkPolicy": {"enabled": True},
             "prometheusSpec": {
                 "retention": args.retention,
-                # Select every ServiceMonitor/PodMonitor, not only those labelled for this release.
+                # Select every ServiceMonitor/PodMonitor, not only those labelled for this
+                # release, but only in platform namespaces.
                 "serviceMonitorSelectorNilUsesHelmValues": False,
                 "podMonitorSelectorNilUsesHelmValues": False,
+                "ruleSelectorNilUsesHelmValues": False,
+                **{
+                    f"{kind}NamespaceSelector": PLATFORM_ONLY
+                    for kind in ("serviceMonitor", "podMonitor", "rule", "probe", "scrapeConfig")
+                },
+                # Monitors may not make Prometheus read files in its own container.
+                "arbitraryFSAccessThroughSMs": {"deny": True},
                 "storageSpec": {"volumeClaimTemplate": {"spec": volume}},
-            }
+            },
+        },
+    }
+
+
+def monitoring_policies(server_addresses: list[str]) -> dict[str, Any]:
+    """The monitoring namespace's NetworkPolicies: nothing gets in but its own pods (Grafana
+    to Prometheus, Prometheus to its exporters) and the API servers (admission webhooks).
+    Operators reach Grafana through `kubectl port-forward`, which no policy sees."""
+    everything: dict[str, Any] = {}
+    return {
+        "default-deny-ingress": {"podSelector": everything, "policyTypes": ["Ingress"]},
+        "allow-same-namespace": {
+            "podSelector": everything,
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"podSelector": everything}]}],
+        },
+        "allow-api-servers": {
+            "podSelector": everything,
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {"from": [{"ipBlock": {"cidr": f"{address}/32"}} for address in server_addresses]}
+            ],
         },
     }

@@ -25,6 +25,7 @@ def cross_field_problems(site: SiteModel) -> list[Problem]:
         _links_exist,
         _gpus_unique,
         _reserved_names,
+        _tenant_pools,
     )
     return [problem for rule in rules for problem in rule(site)]
 
@@ -310,3 +311,32 @@ def vram_warnings(site: SiteModel) -> list[Problem]:
                     )
                 )
     return found
+
+
+def _tenant_pools(site: SiteModel) -> Iterator[Problem]:
+    """A tenant's load-balancer addresses come out of the site's pool, and no two tenants
+    share one (MetalLB refuses overlapping pools, and a Service's address is its owner's)."""
+    pool = [parse_pool_entry(e) for e in site.network.load_balancer_pool]
+    taken: list[tuple[ipaddress.IPv4Address, ipaddress.IPv4Address, str]] = []
+    for i, tenant in enumerate(site.tenants):
+        for j, entry in enumerate(tenant.load_balancer_pool):
+            loc = ("tenants", i, "load_balancer_pool", j)
+            try:
+                first, last = parse_pool_entry(entry)
+            except ValueError as exc:
+                yield Problem(loc, str(exc), "write a CIDR ('10.0.0.8/29') or 'first-last'")
+                continue
+            if not any(lo <= first and last <= hi for lo, hi in pool):
+                yield Problem(
+                    loc,
+                    f"{entry} is not inside network.load_balancer_pool",
+                    "give the tenant addresses from the site's pool",
+                )
+            for lo, hi, other in taken:
+                if first <= hi and lo <= last:
+                    yield Problem(
+                        loc,
+                        f"{entry} overlaps addresses of tenant {other!r}",
+                        "give each address to one tenant",
+                    )
+            taken.append((first, last, tenant.name))

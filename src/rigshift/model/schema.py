@@ -316,17 +316,56 @@ RESERVED_NAMESPACES = frozenset(
 
 
 class Tenant(Strict):
+    """One paying customer: a namespace fenced by quota, policies and, where GPUs are
+    time-sliced, nodes of its own (docs/tenancy.md)."""
+
     name: Name
-    gpu_quota: int = Field(
-        ge=0, le=1_000_000, description="Most GPUs the tenant's pods may request at once."
+    gpu_quota: int | None = Field(
+        None,
+        ge=0,
+        le=1_000_000,
+        description="Most GPUs (nvidia.com/gpu; time-slices where the site time-slices) the "
+        "tenant's pods may request at once; with nodes of its own, what those nodes hold "
+        "(may be left out); default: 0 without nodes.",
+    )
+    nodes: list[Name] = Field(
+        default_factory=list, description="Rigs the tenant has to itself, by name (whole nodes)."
+    )
+    nodes_by_class: dict[GpuClassName, Annotated[int, Field(ge=1, le=100_000)]] = Field(
+        default_factory=dict,
+        description="How many more whole GPU nodes of each class the tenant has to itself "
+        "(rigshift picks agents of that class in fleet order).",
     )
     cpu_quota: Quantity = Field("32", description="Kubernetes quantity of CPU: '32', '8000m'.")
     memory_quota: Quantity = Field("128Gi", description="Kubernetes quantity of memory: '128Gi'.")
-    group: str = Field("", description="Identity-provider group bound to the tenant's admin role.")
+    ephemeral_storage_quota: Quantity = Field(
+        "100Gi", description="Node-local scratch space the tenant's pods may request and use."
+    )
+    storage_quota: Quantity = Field(
+        "500Gi", description="Persistent volume space, from the site's StorageClass only."
+    )
+    volume_claims: int = Field(20, ge=0, le=100_000, description="Most PersistentVolumeClaims.")
+    pods: int = Field(200, ge=1, le=1_000_000, description="Most pods at once.")
+    load_balancer_pool: list[str] = Field(
+        default_factory=list,
+        description="Addresses of network.load_balancer_pool this tenant's Services may take "
+        "('10.0.0.8/29' or 'first-last'); its LoadBalancer quota is their count. Default: none.",
+    )
+    node_ports: int = Field(
+        0, ge=0, le=2768, description="Most NodePort Services (NodePorts are closed by default)."
+    )
+    api_access: bool = Field(
+        False, description="Let the tenant's pods reach the Kubernetes API (egress to port 6443)."
+    )
+    group: str = Field("", description="Identity-provider group bound to the tenant's role.")
 
     @property
     def admin_group(self) -> str:
         return self.group or f"{self.name}-admins"
+
+    @property
+    def owns_nodes(self) -> bool:
+        return bool(self.nodes or self.nodes_by_class)
 
 
 class Admin(Strict):

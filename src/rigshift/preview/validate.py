@@ -25,6 +25,7 @@ PLAIN_GROUPS = {
     "rbac.authorization.k8s.io": "rbac.authorization.k8s.io",
     "networking.k8s.io": "networking.k8s.io",
     "storage.k8s.io": "storage.k8s.io",
+    "admissionregistration.k8s.io": "admissionregistration.k8s.io",
 }
 METALLB_GROUP = "metallb.io"
 # ResourceQuota keys rigshift sets, and the site field each one comes from.
@@ -34,6 +35,9 @@ QUOTA_FIELDS = {
     "limits.cpu": "cpu_quota",
     "requests.memory": "memory_quota",
     "limits.memory": "memory_quota",
+    "requests.ephemeral-storage": "ephemeral_storage_quota",
+    "limits.ephemeral-storage": "ephemeral_storage_quota",
+    "requests.storage": "storage_quota",
 }
 
 

@@ -110,18 +110,42 @@ CASES = {
         "network.load_balancer_pool",
         "ends before it starts",
     ),
-    "tenant quota exceeding usable GPUs": Case(
-        "gpu_quota: 2", "gpu_quota: 500", "tenants[0].gpu_quota", "more than the"
+    "a tenant drawing time-sliced GPUs from a shared pool": Case(
+        "nodes: [lab-2],",
+        "gpu_quota: 2,",
+        "tenants[0].gpu_quota",
+        "cannot be shared between tenants",
     ),
-    "tenant quotas adding up to more than usable GPUs": Case(
-        '  - {name: research, gpu_quota: 2, cpu_quota: "8", memory_quota: 16Gi}',
-        "  - {name: research, gpu_quota: 20}\n  - {name: studio, gpu_quota: 20}",
-        "tenants[1].gpu_quota",
-        "add up to 40 GPUs",
+    "a quota that is not what the tenant's nodes hold": Case(
+        "nodes: [lab-2],",
+        "nodes: [lab-2], gpu_quota: 500,",
+        "tenants[0].gpu_quota",
+        "nodes hold 24 GPUs (time-slices), not 500",
+    ),
+    "a rig given to two tenants": Case(
+        "  - {name: research, nodes: [lab-2],",
+        "  - {name: studio, nodes: [lab-2]}\n  - {name: research, nodes: [lab-2],",
+        "tenants[1].nodes[0]",
+        "lab-2 already belongs to tenant 'studio'",
+    ),
+    "a tenant given a rig that does not exist": Case(
+        "nodes: [lab-2],", "nodes: [lab-9],", "tenants[0].nodes[0]", "no rig is named 'lab-9'"
+    ),
+    "more nodes of a class than there are": Case(
+        "nodes: [lab-2],",
+        "nodes_by_class: {legacy: 2},",
+        "tenants[0].nodes_by_class.legacy",
+        "2 legacy nodes asked, 1 left",
+    ),
+    "tenant addresses outside the site's pool": Case(
+        "load_balancer_pool: [198.18.0.210-198.18.0.212]}",
+        "load_balancer_pool: [198.18.1.5-198.18.1.6]}",
+        "tenants[0].load_balancer_pool[0]",
+        "not inside network.load_balancer_pool",
     ),
     "duplicate tenant": Case(
-        '  - {name: research, gpu_quota: 2, cpu_quota: "8", memory_quota: 16Gi}',
-        "  - {name: research, gpu_quota: 1}\n  - {name: research, gpu_quota: 1}",
+        "  - {name: research, nodes: [lab-2],",
+        "  - {name: research}\n  - {name: research, nodes: [lab-2],",
         "tenants[1].name",
         "duplicate name 'research'",
     ),
@@ -136,7 +160,7 @@ CASES = {
         "model: RTX 3099,",
         "fleet.rigs[0].gpus[0].model",
         "did you mean 'RTX 3090'",
-        62,
+        63,
     ),
     "bad YAML syntax": Case(
         "  mtu: 1500\n", "  mtu: 1500\n bad: indent\n", "(top level)", "not valid YAML", 19
@@ -193,8 +217,8 @@ CASES = {
         "- {name: research,", "- {name: kube-public,", "tenants[0].name", "namespace of"
     ),
     "a tenant bound to a system group": Case(
-        "memory_quota: 16Gi}",
-        "memory_quota: 16Gi, group: 'system:authenticated'}",
+        "memory_quota: 16Gi,",
+        "memory_quota: 16Gi, group: 'system:authenticated',",
         "tenants[0].group",
         "Kubernetes system group",
     ),

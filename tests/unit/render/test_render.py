@@ -234,7 +234,9 @@ def test_cli_render_reports_what_it_wrote(lab: Path) -> None:
 
 
 def test_cli_render_refuses_a_broken_site(lab: Path) -> None:
-    (lab / "site.yaml").write_text((lab / "site.yaml").read_text().replace("lab-2", "lab-1", 1))
+    (lab / "site.yaml").write_text(
+        (lab / "site.yaml").read_text().replace("name: lab-2", "name: lab-1", 1)
+    )
     result = CliRunner().invoke(cli, ["render", str(lab)])
     assert result.exit_code == 2
     assert "fleet.rigs[1].name" in result.stderr

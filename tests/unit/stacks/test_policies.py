@@ -18,6 +18,7 @@ from rigshift.components.host_layer import inventory_hash
 from rigshift.components.storage import data_disk_paths
 from rigshift.model import SiteError
 from rigshift.paths import SiteLayout
+from rigshift.plan import tenant_shares
 from rigshift.preview import PlannedResource, Preview, check_site, run_offline, validate
 from rigshift.preview.offline import COMMAND_OUTPUT, PLACEHOLDER_SECRETS
 from rigshift.preview.report import as_json, table
@@ -46,8 +47,10 @@ def test_every_tenant_namespace_has_a_gpu_quota_and_a_default_deny_policy(farm: 
     assert tenants
     for tenant in farm.site.model.tenants:
         quotas = in_namespace(of_kind(farm, "ResourceQuota"), tenant.name)
+        share = tenant_shares(farm.site.model, farm.site.assessment)[tenant.name]
+        assert share.gpus > 0
         assert [q.manifest["spec"]["hard"]["requests.nvidia.com/gpu"] for q in quotas] == [
-            str(tenant.gpu_quota)
+            str(share.gpus)
         ]
         policies = {
             p.manifest["metadata"]["name"]: p.manifest["spec"]
@@ -69,7 +72,7 @@ def test_every_tenant_namespace_enforces_pod_security_restricted(farm: Preview) 
         assert namespaces[name]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
-def test_each_tenant_group_is_admin_of_its_own_namespace_only(farm: Preview) -> None:
+def test_each_tenant_group_holds_the_tenant_role_in_its_own_namespace_only(farm: Preview) -> None:
     bindings = of_kind(farm, "RoleBinding")
     assert not of_kind(farm, "ClusterRoleBinding")
     for tenant in farm.site.model.tenants:
@@ -77,7 +80,11 @@ def test_each_tenant_group_is_admin_of_its_own_namespace_only(farm: Preview) -> 
         assert binding.manifest["subjects"] == [
             {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": tenant.admin_group}
         ]
-        assert binding.manifest["roleRef"]["name"] == "admin"
+        assert binding.manifest["roleRef"] == {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": "rigshift-tenant",
+        }
 
 
 def release(preview: Preview, chart: str) -> PlannedResource:
@@ -99,11 +106,22 @@ def test_gpu_operator_on_a_geforce_site_uses_the_proprietary_module_and_no_mig(
     assert "DCGM_FI_PROF_" not in metrics.manifest["data"]["dcgm-metrics.csv"]
 
 
-def test_the_metallb_pool_equals_the_sites(farm: Preview) -> None:
-    (pool,) = of_kind(farm, "IPAddressPool")
-    assert pool.manifest["spec"]["addresses"] == farm.site.model.network.load_balancer_pool
+def test_the_metallb_pools_are_the_sites_split_between_platform_and_tenants(
+    farm: Preview,
+) -> None:
+    pools = {
+        p.manifest["metadata"]["name"]: p.manifest["spec"] for p in of_kind(farm, "IPAddressPool")
+    }
     assert farm.outputs["load_balancer_pool"] == farm.site.model.network.load_balancer_pool
-    assert len(of_kind(farm, "L2Advertisement")) == 1 and not of_kind(farm, "BGPPeer")
+    # 10.40.250.0/24 less inference-api's /28 (.16-.31) and research-lab's /30 (.32-.35).
+    assert pools["rigshift"]["addresses"] == [
+        "10.40.250.0-10.40.250.15",
+        "10.40.250.36-10.40.250.255",
+    ]
+    assert pools["tenant-inference-api"]["addresses"] == ["10.40.250.16/28"]
+    (l2,) = of_kind(farm, "L2Advertisement")
+    assert sorted(l2.manifest["spec"]["ipAddressPools"]) == sorted(pools)
+    assert not of_kind(farm, "BGPPeer")
 
 
 def test_nothing_is_created_with_the_ambient_provider(farm: Preview) -> None:
@@ -121,11 +139,17 @@ def test_secrets_stay_secret(farm: Preview) -> None:
     (provider,) = [r for r in farm.resources if r.type == "pulumi:providers:kubernetes"]
     assert provider.shown["kubeconfig"] == "[secret]"
     kps = release(farm, "kube-prometheus-stack")
-    assert kps.shown["values"] == "[secret]"
-    assert (
-        kps.manifest["values"]["grafana"]["adminPassword"]
-        == PLACEHOLDER_SECRETS["rigshift:grafanaAdminPassword"]
-    )
+    # Grafana's password is in a Secret of its own, never in the chart's values, which are
+    # therefore shown plainly.
+    assert "adminPassword" not in json.dumps(kps.manifest["values"])
+    (admin,) = [
+        s
+        for s in of_kind(farm, "Secret")
+        if s.manifest["metadata"]["name"] == "rigshift-grafana-admin"
+    ]
+    password = PLACEHOLDER_SECRETS["rigshift:grafanaAdminPassword"]
+    assert admin.manifest["stringData"]["admin-password"] == password
+    assert password not in json.dumps(admin.shown)
     checked = check_site(farm.site, need_charts())
     assert checked.objects > 0  # the rendered charts are printed too
     printed = table(checked) + json.dumps(as_json(checked))
@@ -207,13 +231,19 @@ def test_prometheus_scrapes_the_dcgm_exporter_and_grafana_loads_the_gpu_dashboar
         volume["resources"]["requests"]["storage"]
         == f"{farm.site.model.observability.storage_gb}Gi"
     )
-    (dashboards,) = [
-        c
+    dashboards = {
+        c.manifest["metadata"]["name"]: c.manifest
         for c in of_kind(farm, "ConfigMap")
         if c.manifest["metadata"].get("labels", {}).get("grafana_dashboard") == "1"
-    ]
-    assert dashboards.manifest["metadata"]["namespace"] == "monitoring"
-    assert "DCGM_FI_DEV_GPU_UTIL" in dashboards.manifest["data"]["rigshift-gpus.json"]
+    }
+    assert {d["metadata"]["namespace"] for d in dashboards.values()} == {"monitoring"}
+    gpus = dashboards["rigshift-gpu-dashboards"]["data"]["rigshift-gpus.json"]
+    assert "DCGM_FI_DEV_GPU_UTIL" in gpus
+    # One dashboard per tenant, over that tenant's usage series only.
+    for tenant in farm.site.model.tenants:
+        board = dashboards[f"rigshift-tenant-{tenant.name}"]["data"]
+        text = board[f"rigshift-tenant-{tenant.name}.json"]
+        assert f'namespace=\\"{tenant.name}\\"' in text, text
 
 
 def test_the_stack_files_plain_settings_reach_the_program(tmp_path: Path) -> None:

@@ -1,0 +1,108 @@
+"""ValidatingAdmissionPolicies for what Pod Security `restricted` leaves open to a tenant.
+
+Plain data (the specs of the policies and their bindings), so that the CEL expressions are
+tested with a real CEL evaluator (tests/unit/components/test_admission.py) and the objects
+against the Kubernetes schemas (`rigshift preview`). They apply to every namespace labelled
+`rigshift.io/tenant`, a label only the platform sets: tenants cannot write namespaces.
+
+- GPUs only through the device plugin: no `NVIDIA_VISIBLE_DEVICES` or
+  `NVIDIA_DRIVER_CAPABILITIES` in any container's env, and no runtime class (the GPU
+  operator's `nvidia` runtime class would honour such a variable and hand over every GPU).
+- Pods only on the tenant's nodes: `nodeSelector` names the pool the namespace is given
+  (`rigshift.io/nodes`: the tenant's own nodes or the shared pool), and a new pod never names
+  its node (which would skip the scheduler). PodNodeSelector admission adds the selector to
+  pods that have none (servers' `enable-admission-plugins`); this policy refuses the rest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TENANT_LABEL = "rigshift.io/tenant"
+NODES_LABEL = "rigshift.io/nodes"
+GPU_ENV = ("NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES")
+
+# Every container list of a pod: regular, init and ephemeral (`kubectl debug` adds the last).
+# Checked one list at a time: their element types differ (Container, EphemeralContainer), so
+# Kubernetes' CEL type check would refuse their concatenation.
+_CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
+
+
+def _every_container(condition: str) -> str:
+    """CEL: `condition` (over `c`) holds for every container of the pod."""
+    parts = []
+    for field in _CONTAINER_LISTS:
+        each = f"object.spec.{field}.all(c, {condition})"
+        parts.append(each if field == "containers" else f"(!has(object.spec.{field}) || {each})")
+    return " && ".join(parts)
+
+
+_PODS = {
+    "resourceRules": [
+        {
+            "apiGroups": [""],
+            "apiVersions": ["v1"],
+            "operations": ["CREATE", "UPDATE"],
+            "resources": ["pods", "pods/ephemeralcontainers"],
+        }
+    ]
+}
+
+
+def policies() -> dict[str, dict[str, Any]]:
+    """Policy name -> its ValidatingAdmissionPolicy spec."""
+    gpu_env = "[" + ", ".join(f"'{name}'" for name in GPU_ENV) + "]"
+    return {
+        "rigshift-tenant-gpu-access": {
+            "failurePolicy": "Fail",
+            "matchConstraints": _PODS,
+            "validations": [
+                {
+                    "expression": _every_container(
+                        f"!has(c.env) || c.env.all(e, !(e.name in {gpu_env}))"
+                    ),
+                    "message": "tenant pods get GPUs from the device plugin "
+                    "(resources.limits nvidia.com/gpu); NVIDIA_VISIBLE_DEVICES and "
+                    "NVIDIA_DRIVER_CAPABILITIES may not be set",
+                    "reason": "Forbidden",
+                },
+                {
+                    "expression": "!has(object.spec.runtimeClassName)",
+                    "message": "tenant pods run with the default runtime: no runtimeClassName",
+                    "reason": "Forbidden",
+                },
+            ],
+        },
+        "rigshift-tenant-nodes": {
+            "failurePolicy": "Fail",
+            "matchConstraints": _PODS,
+            "validations": [
+                {
+                    "expression": "has(object.spec.nodeSelector)"
+                    f" && '{TENANT_LABEL}' in object.spec.nodeSelector"
+                    f" && object.spec.nodeSelector['{TENANT_LABEL}']"
+                    f" == namespaceObject.metadata.labels['{NODES_LABEL}']",
+                    "messageExpression": f"'pods of this namespace run on nodes labelled "
+                    f"{TENANT_LABEL}=' + namespaceObject.metadata.labels['{NODES_LABEL}']"
+                    f" + ' only: set that nodeSelector'",
+                    "reason": "Forbidden",
+                },
+                {
+                    "expression": "request.operation != 'CREATE' || !has(object.spec.nodeName)",
+                    "message": "tenant pods are placed by the scheduler: no spec.nodeName",
+                    "reason": "Forbidden",
+                },
+            ],
+        },
+    }
+
+
+def binding(policy: str) -> dict[str, Any]:
+    """The binding that makes `policy` deny in every tenant namespace."""
+    return {
+        "policyName": policy,
+        "validationActions": ["Deny"],
+        "matchResources": {
+            "namespaceSelector": {"matchExpressions": [{"key": TENANT_LABEL, "operator": "Exists"}]}
+        },
+    }
