@@ -79,6 +79,9 @@ def test_kubernetes_phase_writes_configs_and_reports_missing_artifacts(
     assert agent["server"] == "https://198.18.0.10:9345"  # the agent joins through the API VIP
     assert "tls-san" not in agent
     assert "rigshift.io/gpu-class=legacy" in agent["node-label"]
+    # lab-2 belongs to the tenant research; the server serves no tenant pool.
+    assert "rigshift.io/tenant=research" in agent["node-label"]
+    assert not [label for label in server["node-label"] if label.startswith("rigshift.io/tenant=")]
     assert agent["node-taint"] == ["rigshift.io/gpu-class=legacy:NoSchedule"]
     # The first server makes the server and agent tokens, root-only, never in the output; the
     # agent holds neither: it waits for the secure token the running first server would write.

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from rigshift import hostkeys, paths
 from rigshift.model.schema import GpuEntry, Rig, SiteModel
-from rigshift.plan import Assessment, RigAssessment
+from rigshift.plan import SHARED_POOL, Assessment, RigAssessment, tenant_shares
 from rigshift.render.engine import render_template
 
 if TYPE_CHECKING:
@@ -55,14 +55,30 @@ def groups(site: SiteModel, assessment: Assessment) -> dict[str, list[str]]:
 def host_vars(site: SiteModel, assessment: Assessment) -> dict[str, dict[str, Any]]:
     """Host name -> its `ansible_host` and `rigshift_*` facts, from the model and the plan."""
     verdicts = {rig.name: rig for rig in assessment.rigs}
-    return {rig.name: _rig_vars(rig, verdicts[rig.name]) for rig in site.fleet.rigs}
+    pools = node_pools(site, assessment)
+    return {rig.name: _rig_vars(rig, verdicts[rig.name], pools) for rig in site.fleet.rigs}
 
 
-def _rig_vars(rig: Rig, verdict: RigAssessment) -> dict[str, Any]:
+def node_pools(site: SiteModel, assessment: Assessment) -> dict[str, str]:
+    """Rig -> the tenant pool it serves (node label `rigshift.io/tenant`): its owner, or the
+    shared pool for every other rig that keeps GPUs. Control-plane servers join no pool
+    unless a tenant owns them: tenants' pods stay off the servers."""
+    owners = {node: s.name for s in tenant_shares(site, assessment).values() for node in s.nodes}
+    servers = set(site.kubernetes.control_plane)
+    return {
+        rig.name: owners.get(rig.name, SHARED_POOL)
+        for rig in assessment.rigs
+        if rig.name in owners or (rig.kept_gpus and rig.name not in servers)
+    }
+
+
+def _rig_vars(rig: Rig, verdict: RigAssessment, pools: dict[str, str]) -> dict[str, Any]:
     # Only what a role reads: the verdicts and classes are the groups, not variables.
     return {
         "ansible_host": str(rig.address),
         "rigshift_gpu_class": verdict.best_class,
+        # The tenant pool its pods come from ("" for a rig no tenant's pod may use).
+        "rigshift_tenant_pool": pools.get(rig.name, ""),
         "rigshift_gpus": _gpus(rig, verdict),
         "rigshift_ram_gb": _number(rig.ram_gb),
         "rigshift_disks": [

@@ -216,3 +216,13 @@ def test_a_server_holds_the_vip_only_while_its_supervisor_port_answers() -> None
     assert "/dev/tcp/127.0.0.1/6443" in keepalived("k3s", "s1", ["s1"])
     alone = keepalived("rke2", "s1", ["s1"])
     assert "unicast_peer" not in alone  # one server: no empty peer list
+
+
+def test_servers_admit_pods_with_their_namespaces_node_selector() -> None:
+    for distribution in ("rke2", "k3s"):
+        _, server = config(distribution, "s2")
+        assert server["kube-apiserver-arg"] == [
+            "enable-admission-plugins=NodeRestriction,PodNodeSelector"
+        ]
+        _, agent = config(distribution, "a1")
+        assert "kube-apiserver-arg" not in agent

@@ -61,6 +61,9 @@ def test_host_vars_carry_model_and_plan_facts(lab: Path) -> None:
     assert lab1["ansible_host"] == "198.18.0.11"
     assert lab1["rigshift_gpu_class"] == "train"
     assert lab1["rigshift_ram_gb"] == 8
+    # Node pools: lab-2 is research's own; the server lab-1 and lab-3 (no GPU kept) serve none.
+    pools = {h: v["rigshift_tenant_pool"] for h, v in _hosts(lab)["rigs"]["hosts"].items()}
+    assert pools == {"lab-1": "", "lab-2": "research", "lab-3": ""}
     assert [d["name"] for d in lab1["rigshift_disks"]] == ["sda", "sdb"]
     assert lab1["rigshift_gpus"][0] == {
         "model": "RTX 3090",
