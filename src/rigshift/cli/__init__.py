@@ -23,6 +23,7 @@ from rigshift.cli import (
     render,
     site,
     trust,
+    usage,
 )
 from rigshift.errors import RigshiftExit
 
@@ -58,6 +59,7 @@ for command in (
     *discover.COMMANDS,
     *converge.COMMANDS,
     *trust.COMMANDS,
+    *usage.COMMANDS,
     *accept.COMMANDS,
     *preview.COMMANDS,
 ):
