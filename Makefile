@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 # Debian packages the lab of real hosts needs (see ../shared/LAB-NOTES.md); sshpass lets a lab
 # test converge with a password in the inventory, as a HiveOS rig is first reached.
 LAB_PACKAGES := debootstrap systemd-container netcat-openbsd iproute2 apt-cacher-ng openssh-client sshpass
+# The real promtool and Prometheus server the GPU usage rules and `rigshift usage` are tested
+# with (Debian's prometheus package; its recommends are not needed).
+TEST_PACKAGES := prometheus
 
 .PHONY: demo test lint unit integration bench system-deps clean
 
@@ -29,9 +32,10 @@ $(CHECKOV): $(BIN)/.installed src/rigshift/releases/pins.py
 
 # Installs only what is missing, so a warm machine pays nothing.
 system-deps:
-	@if ! dpkg -s $(LAB_PACKAGES) >/dev/null 2>&1; then \
-	  if [ "$$(id -u)" != 0 ]; then echo "system-deps: need root to apt-get install $(LAB_PACKAGES)" >&2; exit 2; fi; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(LAB_PACKAGES) >/dev/null; \
+	@if ! dpkg -s $(LAB_PACKAGES) $(TEST_PACKAGES) >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "system-deps: need root to apt-get install $(LAB_PACKAGES) $(TEST_PACKAGES)" >&2; exit 2; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(LAB_PACKAGES) >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEST_PACKAGES) >/dev/null; \
 	fi
 
 demo: $(BIN)/.installed $(BIN)/helm
@@ -55,7 +59,7 @@ lint: $(BIN)/.installed
 	$(BIN)/yamllint playbooks
 	$(BIN)/ansible-lint --offline --profile production playbooks
 
-unit: $(BIN)/.installed $(BIN)/helm $(CHECKOV)
+unit: $(BIN)/.installed $(BIN)/helm $(CHECKOV) system-deps
 	$(BIN)/pytest tests/unit
 
 # The lab integration tests need root and the Debian packages of system-deps; with CI=true they

@@ -236,15 +236,15 @@ def keepalived(lab: Lab, three_servers: Path) -> Iterator[Lab]:
     yield lab
 
 
-def test_three_servers_hold_one_vip_and_the_first_wins_the_first_election(
-    keepalived: Lab,
-) -> None:
+def test_three_servers_hold_one_vip(keepalived: Lab) -> None:
+    # Which one: the first whose supervisor answers when no advert is heard (priorities
+    # decide only between servers ready together, and nopreempt keeps the VIP where it is).
     lab = keepalived
     deadline = time.monotonic() + FAILOVER_BOUND
-    while holders(lab) != ["lab-1"] and time.monotonic() < deadline:
+    while len(holders(lab)) != 1 and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert holders(lab) == ["lab-1"]
-    assert answering(lab) == "lab-1"
+    [holder] = holders(lab)
+    assert answering(lab) == holder
     for host in SERVERS:
         state = lab.exec(host, ["systemctl", "is-active", "keepalived"], check=False)
         assert state.stdout.strip() == "active", host
@@ -264,20 +264,21 @@ def test_the_vip_moves_when_the_holder_dies_and_when_its_supervisor_stops(
     keepalived: Lab, capsys: pytest.CaptureFixture[str]
 ) -> None:
     lab = keepalived
-    assert answering(lab) == "lab-1"
-    stop_host(lab, "lab-1")  # killed outright: no VRRP goodbye, the backups must notice
-    killed_to, killed_s = wait_for_answer(lab, not_from="lab-1")
-    assert killed_to in ("lab-2", "lab-3")
+    [first] = holders(lab)
+    assert answering(lab) == first
+    stop_host(lab, first)  # killed outright: no VRRP goodbye, the backups must notice
+    killed_to, killed_s = wait_for_answer(lab, not_from=first)
+    assert killed_to != first
     assert holders(lab) == [killed_to]
 
     # The new holder's supervisor stops answering: its health check fails and the VIP moves on.
     lab.exec(killed_to, ["systemctl", "stop", "rigshift-stand-in-api"])
-    [last] = [h for h in ("lab-2", "lab-3") if h != killed_to]
+    [last] = [h for h in SERVERS if h not in (first, killed_to)]
     checked_to, checked_s = wait_for_answer(lab, not_from=killed_to)
     assert checked_to == last
     assert holders(lab) == [last]
     with capsys.disabled():
         print(
-            f"\nAPI VIP failover on the lab: holder killed -> {killed_to} answers in "
+            f"\nAPI VIP failover on the lab: holder {first} killed -> {killed_to} answers in "
             f"{killed_s:.1f} s; supervisor stopped -> {checked_to} answers in {checked_s:.1f} s"
         )
