@@ -67,7 +67,7 @@ def prometheus_get(base: str, path: str, params: dict[str, str]) -> Any:
     """GET `path` of the Prometheus HTTP API; its `data`, or an error that says what failed."""
     url = f"{base.rstrip('/')}{path}?{urllib.parse.urlencode(params)}"
     try:
-        with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT) as response:  # noqa: S310
+        with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT) as response:
             body = json.loads(response.read().decode("utf-8"))
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode("utf-8", "replace")[:300]
@@ -116,9 +116,12 @@ def collect(site: SiteModel, month: Month, prometheus: str) -> UsageReport:
                 others.add(namespace)
                 continue
             setattr(tenants[namespace], measure, points[-1][1])
-    days = [(month.start + timedelta(days=d)).date().isoformat() for d in range(month.seconds // DAY)]
+    days = [
+        (month.start + timedelta(days=d)).date().isoformat() for d in range(month.seconds // DAY)
+    ]
     daily = month_queries(DAY)
-    for measure, attribute in (("gpu_hours", "daily_gpu_hours"), ("energy_kwh", "daily_energy_kwh")):
+    charted = (("gpu_hours", "daily_gpu_hours"), ("energy_kwh", "daily_energy_kwh"))
+    for measure, attribute in charted:
         params = {
             "query": daily[measure],
             "start": f"{(month.start + timedelta(days=1) - EDGE).timestamp():.3f}",
@@ -201,7 +204,7 @@ def _bars(title: str, days: list[str], values: list[float], unit: str, colour: s
 def html_text(report: UsageReport) -> str:
     rows = "".join(
         f"<tr><td>{escape(t.name)}</td><td>{t.gpu_hours:,.1f}</td><td>{t.gpu_unit_hours:,.1f}</td>"
-        f"<td>{'–' if t.utilisation is None else f'{t.utilisation:.0%}'}</td>"
+        f"<td>{'-' if t.utilisation is None else f'{t.utilisation:.0%}'}</td>"
         f"<td>{t.energy_kwh:,.1f}</td></tr>"
         for t in report.tenants
     )
@@ -224,7 +227,8 @@ def html_text(report: UsageReport) -> str:
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>GPU usage: {escape(report.site)} {escape(report.month)}</title>"
-        "<style>body{font-family:system-ui,sans-serif;max-width:760px;margin:2em auto;color:#1f2328}"
+        "<style>body{font-family:system-ui,sans-serif;max-width:760px;margin:2em auto;"
+        "color:#1f2328}"
         "table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid #d0d7de;"
         "text-align:right}td:first-child,th:first-child{text-align:left}</style></head><body>"
         f"<h1>GPU usage: {escape(report.site)}, {escape(report.month)}</h1>"
@@ -248,4 +252,3 @@ def write_reports(report: UsageReport, out: Path) -> list[Path]:
     for name, text in files.items():
         write_atomic(out / name, text)
     return [out / name for name in files]
-
