@@ -95,6 +95,29 @@ def test_the_example_sites_render_and_validate(
     assert all(r.objects for r in checked.releases)
 
 
+def test_no_chart_installs_a_test_pod_and_the_monitoring_charts_bring_their_policies(
+    rendered: dict[str, CheckedPreview],
+) -> None:
+    for name, checked in rendered.items():
+        for release in checked.releases:
+            for obj in release.objects:
+                hooks = (obj.get("metadata") or {}).get("annotations", {}).get("helm.sh/hook", "")
+                assert "test" not in hooks, (name, release.where(obj))
+    [kps] = [r for r in rendered["example-farm"].releases if r.name == "kube-prometheus-stack"]
+    policies = [o for o in kps.objects if o.get("kind") == "NetworkPolicy"]
+    assert len(policies) >= 3, [
+        kps.where(o) for o in policies
+    ]  # operator, Prometheus, Alertmanager
+    [prometheus] = [o for o in kps.objects if o.get("kind") == "Prometheus"]
+    spec = prometheus["spec"]
+    assert spec["arbitraryFSAccessThroughSMs"] == {"deny": True}
+    platform_only = {
+        "matchExpressions": [{"key": "rigshift.io/tenant", "operator": "DoesNotExist"}]
+    }
+    for kind in ("serviceMonitor", "podMonitor", "rule", "probe", "scrapeConfig"):
+        assert spec[f"{kind}NamespaceSelector"] == platform_only, kind
+
+
 @pytest.mark.parametrize("factors", MATRIX, ids=variant_id)
 def test_every_variant_renders_and_validates(
     factors: dict[str, str], rendered: dict[str, CheckedPreview]
