@@ -101,7 +101,8 @@ def test_no_chart_installs_a_test_pod_and_the_monitoring_charts_bring_their_poli
     for name, checked in rendered.items():
         for release in checked.releases:
             for obj in release.objects:
-                hooks = (obj.get("metadata") or {}).get("annotations", {}).get("helm.sh/hook", "")
+                annotations = (obj.get("metadata") or {}).get("annotations") or {}
+                hooks = str(annotations.get("helm.sh/hook", ""))
                 assert "test" not in hooks, (name, release.where(obj))
     [kps] = [r for r in rendered["example-farm"].releases if r.name == "kube-prometheus-stack"]
     policies = [o for o in kps.objects if o.get("kind") == "NetworkPolicy"]
