@@ -45,29 +45,44 @@ GPU_PANELS = (
 )
 
 
-def gpu_dashboard() -> str:
-    """A Grafana dashboard (JSON model) of the DCGM exporter's metrics."""
-    panels = [
+def dashboard(
+    uid: str, title: str, tags: list[str], since: str, panels: list[tuple[str, str, str]]
+) -> str:
+    """A Grafana dashboard (JSON model) of time series panels, two a row: (title, PromQL,
+    unit) each, legends by the node's name where the series has one."""
+    return json.dumps(
         {
-            "id": i + 1,
-            "type": "timeseries",
+            "uid": uid,
             "title": title,
-            "datasource": {"type": "prometheus", "uid": "prometheus"},
-            "gridPos": {"h": 8, "w": 12, "x": 12 * (i % 2), "y": 8 * (i // 2)},
-            "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
-            "targets": [{"expr": expr, "refId": "A", "legendFormat": "{{Hostname}}"}],
-        }
-        for i, (title, expr, unit) in enumerate(GPU_PANELS)
-    ]
-    dashboard = {
-        "uid": "rigshift-gpus",
-        "title": "rigshift / GPUs",
-        "tags": ["rigshift", "gpu", "dcgm"],
-        "schemaVersion": 39,
-        "time": {"from": "now-6h", "to": "now"},
-        "panels": panels,
-    }
-    return json.dumps(dashboard, indent=1, sort_keys=True)
+            "tags": tags,
+            "schemaVersion": 39,
+            "time": {"from": since, "to": "now"},
+            "panels": [
+                {
+                    "id": i + 1,
+                    "type": "timeseries",
+                    "title": panel_title,
+                    "datasource": {"type": "prometheus", "uid": "prometheus"},
+                    "gridPos": {"h": 8, "w": 12, "x": 12 * (i % 2), "y": 8 * (i // 2)},
+                    "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+                    "targets": [
+                        {"expr": expr, "refId": "A"}
+                        | ({"legendFormat": "{{Hostname}}"} if "Hostname" in expr else {})
+                    ],
+                }
+                for i, (panel_title, expr, unit) in enumerate(panels)
+            ],
+        },
+        indent=1,
+        sort_keys=True,
+    )
+
+
+def gpu_dashboard() -> str:
+    """The dashboard of the DCGM exporter's metrics."""
+    return dashboard(
+        "rigshift-gpus", "rigshift / GPUs", ["rigshift", "gpu", "dcgm"], "now-6h", list(GPU_PANELS)
+    )
 
 
 RULES_FILE = Path(__file__).parent / "rules" / "gpu-usage.yaml"
@@ -90,28 +105,15 @@ def usage_rules() -> dict[str, Any]:
 
 
 def tenant_dashboard(tenant: str) -> str:
-    """A Grafana dashboard of one tenant's GPU usage (the recording rules' series)."""
-    panels = [
-        {
-            "id": i + 1,
-            "type": "timeseries",
-            "title": title,
-            "datasource": {"type": "prometheus", "uid": "prometheus"},
-            "gridPos": {"h": 8, "w": 12, "x": 12 * (i % 2), "y": 8 * (i // 2)},
-            "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
-            "targets": [{"expr": expr % tenant, "refId": "A"}],
-        }
-        for i, (title, expr, unit) in enumerate(TENANT_PANELS)
-    ]
-    dashboard = {
-        "uid": f"rigshift-tenant-{tenant}"[:40],
-        "title": f"rigshift / tenant {tenant}",
-        "tags": ["rigshift", "tenant", "gpu"],
-        "schemaVersion": 39,
-        "time": {"from": "now-30d", "to": "now"},
-        "panels": panels,
-    }
-    return json.dumps(dashboard, indent=1, sort_keys=True)
+    """The dashboard of one tenant's GPU usage (the recording rules' series)."""
+    panels = [(title, expr % tenant, unit) for title, expr, unit in TENANT_PANELS]
+    return dashboard(
+        f"rigshift-tenant-{tenant}"[:40],
+        f"rigshift / tenant {tenant}",
+        ["rigshift", "tenant", "gpu"],
+        "now-30d",
+        panels,
+    )
 
 
 @dataclass
