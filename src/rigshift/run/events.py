@@ -4,6 +4,11 @@ One `PhaseTally` listens to the events of one ansible-playbook run (one phase). 
 goes it keeps live counts and the task each host is on; at the end the `playbook_on_stats`
 event, Ansible's own recap, replaces the live counts so the summary always matches Ansible.
 
+Batches: with `--batch`, Ansible runs each play once per batch of hosts (a
+`playbook_on_play_start` event each time) and stops the play when a batch goes over the failure
+budget (`playbook_on_no_hosts_remaining`). The hosts of the batch that was cut short did not
+finish the phase: they are `stopped`, not `ok`, so a resumed run does the phase on them again.
+
 Skip notes: a role that skips a step for a reason an operator must see (a container that cannot
 set the clock, Kubernetes artifacts missing in the lab) says so with a debug task whose message
 starts with ``NOTE:``. Those messages are collected per host and shown in the summary.
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from rigshift import hostkeys
@@ -48,15 +54,30 @@ class HostResult:
     task: str = ""
     # Set when no recap exists for the host (ansible-playbook died before printing one).
     error: str = ""
+    # Its batch went over the failure budget and Ansible stopped the play before this host
+    # finished the phase.
+    stopped: bool = False
+    # When Ansible first and last reported on this host in the phase (seconds since the epoch).
+    began: float | None = None
+    ended: float | None = None
 
     @property
     def status(self) -> str:
-        """'unreachable', 'failed' or 'ok' (a host with changes is still ok)."""
+        """'unreachable', 'failed', 'stopped' or 'ok' (a host with changes is still ok)."""
         if self.unreachable:
             return "unreachable"
         if self.failed or self.error:
             return "failed"
+        if self.stopped:
+            return "stopped"
         return "ok"
+
+    @property
+    def seconds(self) -> float:
+        """How long the phase took on this host, from its first to its last event."""
+        if self.began is None or self.ended is None:
+            return 0.0
+        return self.ended - self.began
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +91,7 @@ class HostResult:
             "ignored": self.ignored,
             "notes": list(self.notes),
             "errors": list(self.errors),
+            "seconds": round(self.seconds, 1),
             **({"error": self.error} if self.error else {}),
         }
 
@@ -85,6 +107,15 @@ class PhaseTally:
     finished: bool = False
     # Set when the run died before it reached any host (a playbook that does not parse).
     error: str = ""
+    # The batch the current play is on (1 without --batch) and the hosts seen in it.
+    batch: int = 0
+    batch_hosts: set[str] = field(default_factory=set)
+    # Hosts of the phase that Ansible never reached because a batch went over the failure
+    # budget; set by the converge, which knows which hosts the phase was for.
+    unreached: list[str] = field(default_factory=list)
+    # Wall-clock seconds of the whole phase (ansible-playbook start to end).
+    seconds: float = 0.0
+    _plays: dict[str, int] = field(default_factory=dict)
 
     def host(self, name: str) -> HostResult:
         return self.hosts.setdefault(name, HostResult())
@@ -96,10 +127,26 @@ class PhaseTally:
         if kind == "playbook_on_stats":
             self._recap(data)
             return None
+        if kind == "playbook_on_play_start":
+            # Ansible starts a play again for each batch; a new play starts at batch 1.
+            play = str(data.get("play") or "")
+            self._plays[play] = self._plays.get(play, 0) + 1
+            self.batch = self._plays[play]
+            self.batch_hosts = set()
+            return None
+        if kind == "playbook_on_no_hosts_remaining":
+            # The failure budget stopped the play: the batch's other hosts did not finish it.
+            for member in self.batch_hosts:
+                self.host(member).stopped = True
+            return None
         name = data.get("host")
         if not isinstance(name, str):
             return None
         host = self.host(name)
+        self.batch_hosts.add(name)
+        moment = _moment(event)
+        host.began = moment if host.began is None else host.began
+        host.ended = moment
         task = str(data.get("task") or "")
         if kind == "runner_on_start":
             host.task = task
@@ -147,6 +194,16 @@ class PhaseTally:
             host.task = ""
         self.finished = True
 
+    @property
+    def ok(self) -> bool:
+        return not self.error and not self.unreached and not self.failed_hosts()
+
+    def done_hosts(self) -> list[str]:
+        """Hosts that completed this phase (a resumed run skips it on them)."""
+        if not self.finished:
+            return []
+        return sorted(n for n, h in self.hosts.items() if h.status == "ok")
+
     def abort(self, hosts: Iterable[str], why: str) -> None:
         """The run ended without a recap: every host without one failed this phase."""
         if self.finished:
@@ -161,8 +218,19 @@ class PhaseTally:
         self.finished = True
 
     def failed_hosts(self) -> list[str]:
-        """Hosts that failed or were unreachable in this phase."""
+        """Hosts that failed, were unreachable or were stopped by the failure budget."""
         return sorted(n for n, h in self.hosts.items() if h.status != "ok")
+
+
+def _moment(event: Mapping[str, Any]) -> float:
+    """When Ansible emitted the event (its `created` stamp); now, for events without one."""
+    created = event.get("created")
+    if isinstance(created, str):
+        try:
+            return datetime.fromisoformat(created).timestamp()
+        except ValueError:
+            pass
+    return datetime.now().timestamp()
 
 
 def tally(phase: str, events: Iterable[Mapping[str, Any]]) -> PhaseTally:

@@ -17,15 +17,22 @@ from rich.text import Text
 from rigshift.run.converge import RunResult
 from rigshift.run.events import HostResult, PhaseTally
 
-_STYLE = {"ok": "green", "failed": "bold red", "unreachable": "bold magenta"}
+_STYLE = {
+    "ok": "green",
+    "failed": "bold red",
+    "unreachable": "bold magenta",
+    "stopped": "bold yellow",
+}
 
 
 class Progress:
     """A listener for `converge`: keeps a tally per phase and draws it."""
 
-    def __init__(self, phases: Sequence[str], console: Console) -> None:
+    def __init__(self, phases: Sequence[str], console: Console, *, batched: bool = False) -> None:
         self.phases = list(phases)
         self.console = console
+        # With --batch, the view names the batch each phase is on.
+        self.batched = batched
         self.tallies: dict[str, PhaseTally] = {}
         self.current = ""
         self._live: Live | None = None
@@ -50,9 +57,13 @@ class Progress:
             self.current = phase
             self.tallies[phase] = PhaseTally(phase)
             return
-        self.tallies[phase].feed(event)
+        tally = self.tallies[phase]
+        batch = tally.batch
+        tally.feed(event)
         if self._live:
             self._live.update(self._render())
+        elif self.batched and tally.batch != batch:
+            self.console.print(f"{phase:<13} batch {tally.batch}", highlight=False)
 
     def _print_phase(self, phase: str) -> None:
         for name, host in sorted(self.tallies[phase].hosts.items()):
@@ -61,7 +72,11 @@ class Progress:
             )
 
     def _render(self) -> Table:
-        table = Table(title="rigshift converge", expand=False)
+        title = "rigshift converge"
+        tally = self.tallies.get(self.current)
+        if self.batched and tally and not tally.finished:
+            title += f": {self.current}, batch {tally.batch}"
+        table = Table(title=title, expand=False)
         table.add_column("host")
         for phase in self.phases:
             table.add_column(phase)
@@ -89,20 +104,22 @@ class Progress:
 def _counts(host: HostResult) -> str:
     return (
         f"{host.status:<11} ok={host.ok} changed={host.changed} failed={host.failed} "
-        f"unreachable={host.unreachable} skipped={host.skipped}"
+        f"unreachable={host.unreachable} skipped={host.skipped} seconds={host.seconds:.1f}"
     )
 
 
 def summary(result: RunResult) -> Group:
     """The end-of-run table (counts per host and phase), the skip notes, and the verdict."""
     table = Table(title=f"converge {result.site}: summary", show_lines=False)
-    for column in ("host", "phase", "status", "ok", "changed", "failed", "unreach.", "skipped"):
+    columns = ("host", "phase", "status", "ok", "changed", "failed", "unreach.", "skipped", "s")
+    for column in columns:
         justify = "right" if column not in ("host", "phase", "status") else "left"
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     notes = Table.grid(padding=(0, 1))
     for tally in result.phases:
-        if tally.error:
-            table.add_row("-", tally.phase, Text("error", style="bold red"), "", "", "", "", "")
+        if tally.error or tally.unreached:
+            blank = [""] * (len(columns) - 3)
+            table.add_row("-", tally.phase, Text("error", style="bold red"), *blank)
         for name, host in sorted(tally.hosts.items()):
             table.add_row(
                 name,
@@ -113,12 +130,21 @@ def summary(result: RunResult) -> Group:
                 str(host.failed),
                 str(host.unreachable),
                 str(host.skipped),
+                f"{host.seconds:.1f}",
             )
             for note in host.notes:
                 notes.add_row(Text(f"{name}/{tally.phase}", style="dim"), Text(f"skipped: {note}"))
             for error in host.errors:
                 notes.add_row(Text(f"{name}/{tally.phase}", style="red"), Text(f"failed: {error}"))
     parts: list[Any] = [table]
+    if result.phases:
+        took = ", ".join(f"{t.phase} {t.seconds:.1f}" for t in result.phases)
+        parts.append(Text(f"seconds per phase: {took}; in all {result.seconds:.1f}"))
+    if result.resumed_from:
+        skipped = ", ".join(f"{p} ({len(n)})" for p, n in result.done_before.items())
+        parts.append(
+            Text(f"resumed from {result.resumed_from}; done there, skipped: {skipped or 'none'}")
+        )
     if notes.row_count:
         parts += [Text("Notes (steps skipped on purpose, tasks that failed):", style="bold"), notes]
     for phase, why in result.phase_errors().items():

@@ -30,6 +30,9 @@ class ConvergeTarget:
     # the command that records them again after a re-image.
     known_hosts: Path | None = None
     trust: str = "rigshift trust SITE"
+    # What the run records say was converged ("rigs", or "lab NAME"): --resume only trusts a
+    # record of the same target.
+    label: str = "rigs"
 
 
 def prepare(site: Site, lab: str | None = None) -> ConvergeTarget:
@@ -84,4 +87,5 @@ def prepare(site: Site, lab: str | None = None) -> ConvergeTarget:
         },
         known_hosts=running.known_hosts,
         trust=f"rigshift trust {layout.shown} --lab {running.name}",
+        label=f"lab {running.name}",
     )
