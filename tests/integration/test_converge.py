@@ -2,15 +2,19 @@
 
 The tests run in file order on the session's shared lab, each building on the last: a dry run
 on fresh hosts changes nothing; a converge removes HiveOS and hardens every host; a second
-converge changes nothing; a host killed mid-run fails alone and a re-run after a reset
-completes.
+converge changes nothing and reuses the Lynis report; a converge killed mid-phase resumes with
+only the rest; a bad change rolled out in batches stops after the first, the other hosts
+untouched; a host killed mid-run fails alone and a re-run after a reset completes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -142,6 +146,83 @@ def test_second_converge_changes_nothing(lab: Lab, hosts: list[str]) -> None:
     }
     assert set(name for _, name in changed) == set(hosts)
     assert {k: v for k, v in changed.items() if v} == {}
+    # Nothing Lynis judges changed since the first converge's audit: its report is reused.
+    for host in hosts:
+        record = json.loads((lab.dir / "verify" / f"{host}.json").read_text())
+        assert record["lynis_audit"].startswith("reused"), record["lynis_audit"]
+        assert record["accepted"] and int(record["lynis_hardening_index"]) >= 80
+    # The run record keeps how long each phase and each host took.
+    kept = json.loads(result.record.read_text())  # type: ignore[union-attr]
+    assert kept["finished"] and kept["target"] == f"lab {lab.name}"
+    assert set(kept["phase_seconds"]) == {t.phase for t in result.phases}
+    assert all(kept["phases"]["baseline"][h]["seconds"] > 0 for h in hosts)
+
+
+def _records(lab: Lab) -> list[Path]:
+    """This lab's run records, oldest first."""
+    runs = Site.load(SITE).layout.runs
+    mine = [p for p in runs.glob("*.json") if f'"lab {lab.name}"' in p.read_text()]
+    return sorted(mine)
+
+
+def test_a_converge_killed_mid_phase_resumes_with_only_the_rest(lab: Lab, hosts: list[str]) -> None:
+    before = set(_records(lab))
+    rigshift = Path(sys.executable).parent / "rigshift"
+    run = subprocess.Popen(
+        [str(rigshift), "converge", str(SITE), "--lab", lab.name],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: the kill takes ansible-playbook too
+    )
+    try:
+        deadline = time.monotonic() + 600
+        record: Path | None = None
+        # Killed once the record says baseline is done: the network phase is running.
+        while time.monotonic() < deadline and run.poll() is None:
+            fresh = sorted(set(_records(lab)) - before)
+            if fresh and "baseline" in json.loads(fresh[-1].read_text())["phases"]:
+                record = fresh[-1]
+                break
+            time.sleep(0.2)
+        assert record is not None, "the converge never finished its baseline phase"
+        time.sleep(2)
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait(timeout=60)
+    killed = json.loads(record.read_text())
+    assert not killed["finished"]
+    assert list(killed["phases"])[:2] == ["decommission", "baseline"], killed["phases"]
+
+    resumed = _converge(lab, resume=True)
+    assert resumed.ok, resumed.failed_hosts() or resumed.phase_errors()
+    assert resumed.resumed_from == str(record)
+    done = set(killed["phases"])
+    assert {p: set(n) for p, n in resumed.done_before.items()} == {p: set(hosts) for p in done}
+    ran = [t.phase for t in resumed.phases]
+    assert ran == [p for p in ("decommission", "baseline", "network", "storage", "gpu",
+                               "kubernetes", "verify") if p not in done]  # fmt: skip
+
+
+def test_a_bad_change_in_batches_stops_after_the_first_batch(lab: Lab, hosts: list[str]) -> None:
+    before = {h: _digest(lab, h) for h in hosts}
+    # A typo in a setting: sshd refuses the config (`sshd -t`), so the baseline fails.
+    result = _converge(
+        lab,
+        batch="1",
+        max_fail=0,
+        extravars={"baseline_sshd_max_sessions": "many"},
+    )
+    failed = result.failed_hosts()
+    assert list(failed.values()) == ["failed in baseline"], failed
+    (first,) = failed
+    untouched = [h for h in hosts if h != first]
+    baseline = result.phases[-1]
+    assert baseline.phase == "baseline" and baseline.unreached == untouched
+    assert "not reached" in result.phase_errors()["baseline"]
+    assert {h: _digest(lab, h) for h in untouched} == {h: before[h] for h in untouched}
+    # The failed host keeps its working sshd: the bad config never replaced it.
+    assert lab.ssh_ok(first)
+    assert _digest(lab, first) == before[first]
 
 
 def test_a_host_killed_mid_run_fails_alone_and_a_rerun_completes(
