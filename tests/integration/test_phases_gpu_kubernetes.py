@@ -54,6 +54,9 @@ def test_kubernetes_phase_writes_configs_and_reports_missing_artifacts(
     assert run.failed() == []
     missing = [n for n in run.notes() if "is NOT installed" in n and "artifacts missing" in n]
     assert len(missing) == 2, run.notes()
+    # Without a cluster there is no node to reconcile labels on: each node says so.
+    unreconciled = [n for n in run.notes() if "are not reconciled with the plan" in n]
+    assert len(unreconciled) == 2, run.notes()
     for host in ("lab-1", "lab-2"):
         # Never pretend: no binary, no service, no kubeconfig.
         assert lab.exec(host, ["test", "-e", "/usr/local/bin/rke2"], check=False).returncode != 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -73,6 +74,59 @@ def acceptance_state(gpus: list[dict[str, Any]]) -> str:
     return "untested" if None in kept else "passed"
 
 
+# On each node, the label keys rigshift set last time (a JSON list), so a label that no longer
+# applies is removed and labels others set are left alone.
+MANAGED_ANNOTATION = f"{PREFIX}/managed-labels"
+
+
+def node_label_patch(
+    node: dict[str, Any], labels: dict[str, str], taints: list[str]
+) -> dict[str, Any]:
+    """The JSON merge patch that gives a registered node exactly rigshift's labels and taints.
+
+    `node` is the node as the API returns it (`kubectl get node -o json`). A node's config only
+    sets labels and taints when it first registers; this carries later changes of class, health
+    or tenant pool to it. Labels rigshift set before and no longer wants are removed: those the
+    node's annotation lists, or, on a node reconciled for the first time, those under
+    rigshift.io/. Taints under rigshift.io/ are rigshift's; any other taint stays. Empty when
+    the node is already as wanted.
+    """
+    meta = node.get("metadata") or {}
+    current: dict[str, str] = meta.get("labels") or {}
+    try:
+        before = set(json.loads((meta.get("annotations") or {})[MANAGED_ANNOTATION]))
+    except (KeyError, TypeError, ValueError):
+        before = {key for key in current if key.startswith(f"{PREFIX}/")}
+    patch_labels: dict[str, str | None] = {k: v for k, v in labels.items() if current.get(k) != v}
+    patch_labels |= {key: None for key in sorted(before - set(labels)) if key in current}
+    metadata: dict[str, Any] = {}
+    if patch_labels:
+        metadata["labels"] = patch_labels
+    managed = json.dumps(sorted(labels))
+    if (meta.get("annotations") or {}).get(MANAGED_ANNOTATION) != managed:
+        metadata["annotations"] = {MANAGED_ANNOTATION: managed}
+    patch: dict[str, Any] = {"metadata": metadata} if metadata else {}
+
+    present = list((node.get("spec") or {}).get("taints") or [])
+    others = [t for t in present if not str(t.get("key", "")).startswith(f"{PREFIX}/")]
+    wanted = others + [_taint(text) for text in taints]
+    if _taint_set(wanted) != _taint_set(present):
+        # A merge patch replaces the whole list: the others are written back as they were.
+        patch["spec"] = {"taints": wanted}
+    return patch
+
+
+def _taint(text: str) -> dict[str, str]:
+    """'key=value:Effect' or 'key:Effect' (the config's node-taint form) as the API's object."""
+    pair, effect = text.rsplit(":", 1)
+    key, _, value = pair.partition("=")
+    return {"key": key, **({"value": value} if value else {}), "effect": effect}
+
+
+def _taint_set(taints: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+    return {(str(t.get("key")), str(t.get("value") or ""), str(t.get("effect"))) for t in taints}
+
+
 def label_args(labels: dict[str, str]) -> list[str]:
     """`key=value` strings for the node-label list of an RKE2 / k3s config, sorted."""
     return [f"{key}={value}" for key, value in sorted(labels.items())]
@@ -82,4 +136,8 @@ class FilterModule:
     """Ansible entry point."""
 
     def filters(self) -> dict[str, Any]:
-        return {"plan_node_labels": plan_node_labels, "label_args": label_args}
+        return {
+            "plan_node_labels": plan_node_labels,
+            "label_args": label_args,
+            "node_label_patch": node_label_patch,
+        }
