@@ -119,6 +119,9 @@ def test_ansible_builder_makes_the_build_context_without_a_container_engine(
     text = containerfile.read_text()
     assert "quay.io/centos/centos:stream10" in text
     assert "ansible-core>=2.19,<2.20" in text and "ansible-runner>=2.4,<2.5" in text
+    # The project's src/ for the verify filter, and Mitogen's strategy as converge runs it.
+    assert "ENV PYTHONPATH=/runner/project/src" in text
+    assert "ENV ANSIBLE_STRATEGY=mitogen_linear" in text
 
 
 def test_the_collections_are_exactly_those_the_playbooks_name() -> None:
