@@ -62,7 +62,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="rigshift-bench-") as tmp:
             work = Path(tmp)
-            rows = []
+            rows: list[tuple[str, float, int, float, int]] = []
             for index, (label, cfg, mitogen) in enumerate(SETTINGS):
                 if rows:
                     for host in lab.hosts:
