@@ -39,8 +39,10 @@ SITE_KNOWN_HOSTS = "inventory_dir | dirname ~ '/known_hosts'"
 RUNNER_ENV = {"ANSIBLE_HOST_KEY_CHECKING": "True"}
 # Ansible's own default for ssh_args, used when no settings file names one.
 ANSIBLE_DEFAULT_SSH_ARGS = "-C -o ControlMaster=auto -o ControlPersist=60s"
-# What ssh (and so Ansible) says when a key is missing from the file or differs from it.
+# What ssh (and so Ansible) says when a key is missing from the file or differs from it, and
+# what Mitogen's strategy says instead (it reads ssh's output itself).
 FAILURE_SIGN = "Host key verification failed"
+MITOGEN_FAILURE_SIGN = "SSH reported an unrecognized or mismatching host key"
 
 
 def common_args(known_hosts: str = SITE_KNOWN_HOSTS, before: str = "") -> str:
@@ -77,7 +79,7 @@ def configured_ssh_args(cfg: Path | None) -> str:
 
 
 def is_key_failure(message: str) -> bool:
-    return FAILURE_SIGN in message
+    return FAILURE_SIGN in message or MITOGEN_FAILURE_SIGN in message
 
 
 def key_failure_hint(host: str, trust: str) -> str:

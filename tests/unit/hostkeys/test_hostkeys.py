@@ -158,3 +158,29 @@ def test_a_refused_key_fails_the_host_with_the_command_that_accepts_it() -> None
     assert "`rigshift trust inventories/farm --limit rig-7`" in refused
     assert tally.hosts["rig-8"].errors == ["unreachable: Connection timed out"]
     assert tally.failed_hosts() == ["rig-7", "rig-8"]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # OpenSSH through Ansible's ssh connection (Ansible's linear strategy).
+        "Failed to connect to the host via ssh: Host key verification failed.",
+        # Mitogen's strategy reads ssh's output itself and says it in its own words
+        # (mitogen.ssh.hostkey_failed_msg).
+        "EOF on stream; last 100 lines received:\nHost key checking is enabled, and SSH "
+        "reported an unrecognized or mismatching host key.",
+    ],
+)
+def test_a_refused_host_key_is_recognised_whatever_the_strategy(message: str) -> None:
+    assert hostkeys.is_key_failure(message)
+
+
+def test_mitogens_own_wording_is_the_one_checked_for() -> None:
+    from mitogen import ssh
+
+    assert hostkeys.MITOGEN_FAILURE_SIGN in ssh.hostkey_failed_msg
+
+
+def test_other_connection_failures_are_not_key_failures() -> None:
+    assert not hostkeys.is_key_failure("SSH password is incorrect")
+    assert not hostkeys.is_key_failure("Connection timed out during banner exchange")
