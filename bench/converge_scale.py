@@ -6,8 +6,10 @@ For each size it writes a site with that many rigs (inventories/lab's first rig 
 Kubernetes server, the others copies of its second rig, an agent with GPUs), boots a lab seeded
 with HiveOS for it, and measures the first converge (all seven phases) and the no-op re-run with
 the repository's settings (ansible.cfg, forks 50, Mitogen; `--linear` for Ansible's own
-strategy). It prints the table, the per-host cost and each size's ratio to the 1-host time.
-Every lab is taken down. Nothing is asserted: the figures are wall-clock on this machine.
+strategy). It prints the table, the per-host cost and each size's ratio to the 1-host time, and
+what the control machine spent: CPU seconds of the converge's processes (ansible-playbook, its
+forks, ssh) and the peak memory of all of them together. Every lab is taken down. Nothing is
+asserted: the figures are wall-clock on this machine.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import resource
 import sys
 import tempfile
+import threading
 import time
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -53,13 +57,56 @@ def scaled_site(folder: Path, rigs: int) -> Site:
     return Site.load(folder)
 
 
-def timed(site: Site, lab: str, options: ConvergeOptions) -> tuple[float, RunResult]:
-    began = time.monotonic()
-    result = converge(prepare(site, lab), options)
-    seconds = time.monotonic() - began
-    if not result.ok:
-        sys.exit(f"converge failed: {result.failed_hosts() or result.phase_errors()}")
-    return seconds, result
+def _descendants_rss_mib() -> float:
+    """Resident memory of every process below this one, summed (MiB)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0, list(children.get(os.getpid(), []))
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+class Measured:
+    """Wall-clock, CPU seconds of the child processes, peak memory of them all together."""
+
+    def __init__(self) -> None:
+        self.seconds = self.cpu = self.peak_mib = 0.0
+        self._stop = threading.Event()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.5):
+            self.peak_mib = max(self.peak_mib, _descendants_rss_mib())
+
+    def run(self, site: Site, lab: str, options: ConvergeOptions) -> RunResult:
+        sampler = threading.Thread(target=self._sample, daemon=True)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        began = time.monotonic()
+        sampler.start()
+        try:
+            result = converge(prepare(site, lab), options)
+        finally:
+            self._stop.set()
+            sampler.join()
+        self.seconds = time.monotonic() - began
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        if not result.ok:
+            sys.exit(f"converge failed: {result.failed_hosts() or result.phase_errors()}")
+        return result
 
 
 def changed(result: RunResult) -> int:
@@ -79,22 +126,28 @@ def main() -> None:
             name = f"s{size}x{os.getpid()}"
             up(site, hosts=size, seed="hiveos", name=name, say=lambda _: None)
             try:
-                first, r1 = timed(site, name, options)
-                again, r2 = timed(site, name, options)
+                first, again = Measured(), Measured()
+                r1 = first.run(site, name, options)
+                r2 = again.run(site, name, options)
             finally:
                 down(name)
             phases = {t.phase: t.seconds for t in r2.phases}
             rows.append((size, first, changed(r1), again, changed(r2), phases))
-            print(f"{size} hosts: first {first:.1f} s, no-op {again:.1f} s", flush=True)
+            print(f"{size} hosts: first {first.seconds:.1f} s, no-op {again.seconds:.1f} s")
 
     strategy = "Ansible's linear" if args.linear else "Mitogen"
-    print(f"\nconverge, all seven phases, tuned ansible.cfg, {strategy} strategy (seconds)")
-    print(f"{'hosts':>5} {'first':>8} {'/host':>7} {'x 1-host':>8} {'no-op':>8} {'x 1-host':>8}")
-    base_first, base_again = rows[0][1], rows[0][3]
-    for size, first, _, again, _, _ in rows:
+    print(f"\nconverge, all seven phases, tuned ansible.cfg, {strategy} strategy")
+    print(
+        f"{'hosts':>5} {'first s':>8} {'/host':>6} {'x 1':>6} {'CPU s':>7} {'MiB':>6} "
+        f"{'no-op s':>8} {'x 1':>6} {'CPU s':>7} {'MiB':>6} {'changed':>8}"
+    )
+    base_first, base_again = rows[0][1].seconds, rows[0][3].seconds
+    for size, first, _, again, changed_again, _ in rows:
         print(
-            f"{size:>5} {first:>8.1f} {first / size:>7.1f} {first / base_first:>7.2f}x "
-            f"{again:>8.1f} {again / base_again:>7.2f}x"
+            f"{size:>5} {first.seconds:>8.1f} {first.seconds / size:>6.1f} "
+            f"{first.seconds / base_first:>5.2f}x {first.cpu:>7.1f} {first.peak_mib:>6.0f} "
+            f"{again.seconds:>8.1f} {again.seconds / base_again:>5.2f}x {again.cpu:>7.1f} "
+            f"{again.peak_mib:>6.0f} {changed_again:>8}"
         )
     print("\nno-op seconds per phase")
     for size, *_, phases in rows:
