@@ -112,13 +112,16 @@ def test_ansible_runner_from_the_ee_converges_a_lab_phase(
     (private / "env" / "extravars").write_text(json.dumps(target.extravars))
     argv = [str(Path(ee["VENV"]) / "bin" / "ansible-runner"), "run", str(private)]
     argv += ["--project-dir", str(ROOT / "playbooks"), "-p", "decommission.yml"]
-    for source in target.inventory:
-        argv += ["--inventory", str(source.resolve())]
+    # ansible-runner takes one --inventory (AWX hands it one); the lab's connection vars come
+    # as a second source on ansible-playbook's own command line.
+    rendered, *more = [source.resolve() for source in target.inventory]
+    argv += ["--inventory", str(rendered)]
+    argv += ["--cmdline", " ".join(f"-i {source}" for source in more)]
     env = {**ee, **target.env, **hostkeys.RUNNER_ENV}
     run = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     # ANSIBLE_STRATEGY names mitogen_linear: a strategy Ansible cannot load fails the run.
-    assert "PLAY RECAP" in run.stdout
+    assert "PLAY RECAP" in run.stdout and "no hosts matched" not in run.stdout
     for host in hosts:
         gone = lab.exec(host, ["sh", "-c", "ls -d /hive 2>/dev/null"], check=False).stdout
         assert gone == "", f"HiveOS still on {host}"
