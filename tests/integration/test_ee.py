@@ -116,7 +116,7 @@ def test_ansible_runner_from_the_ee_converges_a_lab_phase(
     # as a second source on ansible-playbook's own command line.
     rendered, *more = [source.resolve() for source in target.inventory]
     argv += ["--inventory", str(rendered)]
-    argv += ["--cmdline", " ".join(f"-i {source}" for source in more)]
+    argv += ["--cmdline=" + " ".join(f"-i {source}" for source in more)]
     env = {**ee, **target.env, **hostkeys.RUNNER_ENV}
     run = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
