@@ -7,9 +7,10 @@ Kubernetes server, the others copies of its second rig, an agent with GPUs), boo
 with HiveOS for it, and measures the first converge (all seven phases) and the no-op re-run with
 the repository's settings (ansible.cfg, forks 50, Mitogen; `--linear` for Ansible's own
 strategy). It prints the table, the per-host cost and each size's ratio to the 1-host time, and
-what the control machine spent: CPU seconds of the converge's processes (ansible-playbook, its
-forks, ssh) and the peak memory of all of them together. Every lab is taken down. Nothing is
-asserted: the figures are wall-clock on this machine.
+what the control machine spent: CPU seconds of the converge's finished processes
+(ansible-playbook, its forks, ssh). The peak memory column sums every process below this one,
+which includes the lab hosts it booted: an upper bound, not the control machine's alone. Every
+lab is taken down. Nothing is asserted: the figures are wall-clock on this machine.
 """
 
 from __future__ import annotations
@@ -138,8 +139,8 @@ def main() -> None:
     strategy = "Ansible's linear" if args.linear else "Mitogen"
     print(f"\nconverge, all seven phases, tuned ansible.cfg, {strategy} strategy")
     print(
-        f"{'hosts':>5} {'first s':>8} {'/host':>6} {'x 1':>6} {'CPU s':>7} {'MiB':>6} "
-        f"{'no-op s':>8} {'x 1':>6} {'CPU s':>7} {'MiB':>6} {'changed':>8}"
+        f"{'hosts':>5} {'first s':>8} {'/host':>6} {'x 1':>6} {'CPU s':>7} {'MiB*':>6} "
+        f"{'no-op s':>8} {'x 1':>6} {'CPU s':>7} {'MiB*':>6} {'changed':>8}"
     )
     base_first, base_again = rows[0][1].seconds, rows[0][3].seconds
     for size, first, _, again, changed_again, _ in rows:
@@ -149,6 +150,7 @@ def main() -> None:
             f"{again.seconds:>8.1f} {again.seconds / base_again:>5.2f}x {again.cpu:>7.1f} "
             f"{again.peak_mib:>6.0f} {changed_again:>8}"
         )
+    print("* peak memory of the converge and the lab hosts together")
     print("\nno-op seconds per phase")
     for size, *_, phases in rows:
         print(f"{size:>5} " + " ".join(f"{p} {s:.1f}" for p, s in phases.items()))
