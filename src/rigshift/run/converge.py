@@ -256,7 +256,7 @@ def converge(
         started=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         target=target.label,
     )
-    result.record = target.record_dir / f"{result.started.replace(':', '')}.json"
+    record = result.record = target.record_dir / f"{result.started.replace(':', '')}.json"
     done: dict[str, set[str]] = {}
     if options.resume:
         resumed, done = done_in(target.record_dir, target.label, options.check)
@@ -324,16 +324,20 @@ def converge(
         if any(host.changed for host in tally.hosts.values()):
             generation += 1
         broken |= set(tally.failed_hosts())
-        result.seconds = time.monotonic() - began
-        write_atomic(result.record, json.dumps(result.to_json(), indent=2) + "\n")
+        _keep(result, record, began)
         if tally.error or tally.unreached or any(h.stopped for h in tally.hosts.values()):
             # No host reached means something is wrong with the run itself; hosts left
             # unreached or stopped mean a batch went over the failure budget.
             break
-    result.seconds = time.monotonic() - began
     result.finished = True
-    write_atomic(result.record, json.dumps(result.to_json(), indent=2) + "\n")
+    _keep(result, record, began)
     return result
+
+
+def _keep(result: RunResult, record: Path, began: float) -> None:
+    """Write the run record as it stands (after every phase, and once more at the end)."""
+    result.seconds = time.monotonic() - began
+    write_atomic(record, json.dumps(result.to_json(), indent=2) + "\n")
 
 
 def _batch_vars(options: ConvergeOptions) -> dict[str, str]:

@@ -198,12 +198,6 @@ class PhaseTally:
     def ok(self) -> bool:
         return not self.error and not self.unreached and not self.failed_hosts()
 
-    def done_hosts(self) -> list[str]:
-        """Hosts that completed this phase (a resumed run skips it on them)."""
-        if not self.finished:
-            return []
-        return sorted(n for n, h in self.hosts.items() if h.status == "ok")
-
     def abort(self, hosts: Iterable[str], why: str) -> None:
         """The run ended without a recap: every host without one failed this phase."""
         if self.finished:
