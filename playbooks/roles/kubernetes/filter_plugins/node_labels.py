@@ -93,8 +93,9 @@ def node_label_patch(
     """
     meta = node.get("metadata") or {}
     current: dict[str, str] = meta.get("labels") or {}
+    annotations = meta.get("annotations") or {}
     try:
-        before = set(json.loads((meta.get("annotations") or {})[MANAGED_ANNOTATION]))
+        before = set(json.loads(annotations[MANAGED_ANNOTATION]))
     except (KeyError, TypeError, ValueError):
         before = {key for key in current if key.startswith(f"{PREFIX}/")}
     patch_labels: dict[str, str | None] = {k: v for k, v in labels.items() if current.get(k) != v}
@@ -103,7 +104,7 @@ def node_label_patch(
     if patch_labels:
         metadata["labels"] = patch_labels
     managed = json.dumps(sorted(labels))
-    if (meta.get("annotations") or {}).get(MANAGED_ANNOTATION) != managed:
+    if annotations.get(MANAGED_ANNOTATION) != managed:
         metadata["annotations"] = {MANAGED_ANNOTATION: managed}
     patch: dict[str, Any] = {"metadata": metadata} if metadata else {}
 
