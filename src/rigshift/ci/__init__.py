@@ -36,7 +36,10 @@ __all__ = [
 
 
 def check_inputs(ctx: Context) -> None:
-    """Bad input (exit 2) is found before any step runs: a missing site file, an unknown ref."""
+    """Bad input (exit 2) is found before any step runs: a missing site file, an unknown ref.
+
+    With a base ref, the site's files as committed there are copied into `ctx.workdir`.
+    """
     file = ctx.layout.site_file
     if not file.is_file():
         raise UserError(f"{file}: no such site file (pass inventories/<site> or its site.yaml)")
@@ -45,7 +48,7 @@ def check_inputs(ctx: Context) -> None:
     # The playbook tools run from the project folder (for its ansible.cfg): make it absolute.
     ctx.playbooks = ctx.playbooks.resolve()
     if ctx.base is not None:
-        ctx.base_text = plandiff.file_at_ref(file, ctx.base)
+        ctx.base_copy = plandiff.site_at_ref(ctx.layout, ctx.base, ctx.workdir / "base")
 
 
 def run_step(step: Step, ctx: Context) -> StepResult:
@@ -81,12 +84,12 @@ def run_ci(
     on_done: Callable[[int, StepResult], None] | None = None,
 ) -> CiReport:
     """Check inputs (UserError on bad input), then run every step in order and collect results."""
-    check_inputs(ctx)
     # The folder as the user named it: the pull-request comment shows what they typed.
     given = ctx.site_path
     report = CiReport(site=str(given.parent if given.is_file() else given))
     with tempfile.TemporaryDirectory(prefix="rigshift-ci-") as work:
         ctx.workdir = Path(work)
+        check_inputs(ctx)
         for number, step in enumerate(steps, 1):
             if on_start:
                 on_start(number, step)

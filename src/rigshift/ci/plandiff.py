@@ -2,17 +2,22 @@
 
 Both sides are reduced to the same handful of figures (GPUs by class, servers and parts to buy,
 power at stock TDP, capex), so that a pull request can be summed up as "this change retires 24
-GPUs and adds 45 kW".
+GPUs and adds 45 kW". The base side is the site as committed at the base ref, copied by
+`site_at_ref` and loaded by `Site.load` as the head is, records included: the two sides differ
+only by what the change changed.
 """
 
 from __future__ import annotations
 
+import io
+import os
 import subprocess
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from rigshift.errors import UserError
+from rigshift.paths import SiteLayout
 from rigshift.plan import SitePlan
 
 MONEY = "money"
@@ -183,34 +188,83 @@ def diff(base_ref: str, base: SitePlan, head: SitePlan) -> PlanDiff:
     return PlanDiff(base_ref, changes, currency(head) or currency(base))
 
 
-def file_at_ref(path: Path, ref: str) -> str:
-    """The text of `path` as committed at git `ref` (`git show REF:<path>`).
+# Git's modes for a regular file; a symlink or a submodule is no file `Site.load` would read.
+REGULAR_FILE_MODES = ("100644", "100755")
 
-    Raises UserError when git is missing, `path` is outside a repository, the ref is unknown, or
-    the file did not exist at that ref.
+
+@dataclass(frozen=True)
+class SiteAtRef:
+    """A site folder's files as committed at a git ref, copied to a local folder."""
+
+    ref: str
+    # The site folder inside the repository, as git names it (`inventories/lab`).
+    name: str
+    copy: SiteLayout
+
+    def shown(self, text: str) -> str:
+        """`text` naming the copy as git names it (`main:inventories/lab/site.yaml`), since
+        the temporary folder means nothing to the reader of a message."""
+        return text.replace(str(self.copy.root), f"{self.ref}:{self.name}")
+
+
+def site_at_ref(layout: SiteLayout, ref: str, into: Path) -> SiteAtRef:
+    """Copy what `Site.load` reads of the site at `layout` (its site file and its acceptance
+    records) as committed at git `ref` into a site folder under `into`.
+
+    Each file goes where `SiteLayout` puts it: of a path read from git only a record's own file
+    name is used, and nothing read is run. Raises UserError when git is missing, the site is
+    outside a repository, the ref is unknown, or the site file is not committed at that ref.
     """
-    path = path.resolve()
+    top = _git(layout.root, "rev-parse", "--show-toplevel")
+    if top.returncode != 0:
+        raise UserError(f"--base: {layout.root} is not inside a git repository")
+    root = Path(os.fsdecode(top.stdout).removesuffix("\n")).resolve()
+    site_file = layout.site_file.relative_to(root).as_posix()
+    records = layout.acceptance.relative_to(root).as_posix()
+    listed = _git(
+        root,
+        "--literal-pathspecs",
+        "ls-tree",
+        "-r",
+        "-z",
+        "--end-of-options",
+        ref,
+        "--",
+        site_file,
+        records,
+    )
+    if listed.returncode != 0:
+        why = os.fsdecode(listed.stderr).strip().splitlines()[-1:] or ["git ls-tree failed"]
+        raise UserError(f"--base {ref}: cannot read {site_file} at that ref ({why[0]})")
+    copy = SiteLayout(into / layout.name, layout.site_file_name)
+    wanted: list[tuple[str, Path]] = []  # blob -> where the copy keeps it
+    for entry in filter(None, listed.stdout.split(b"\0")):
+        meta, _, raw = entry.partition(b"\t")
+        mode, _, blob = meta.decode().split()
+        if mode not in REGULAR_FILE_MODES:
+            continue
+        path = PurePosixPath(os.fsdecode(raw))
+        if path.as_posix() == site_file:
+            wanted.append((blob, copy.site_file))
+        elif path.parent.as_posix() == records and path.suffix == ".json":
+            wanted.append((blob, copy.acceptance / path.name))
+    if not any(target == copy.site_file for _, target in wanted):
+        raise UserError(f"--base {ref}: cannot read {site_file} at that ref (not committed there)")
+    # One git for every file: a farm keeps one acceptance record per rig.
+    blobs = _git(root, "cat-file", "--batch", stdin="".join(f"{b}\n" for b, _ in wanted))
+    stream = io.BytesIO(blobs.stdout)
+    for _, target in wanted:
+        size = int(stream.readline().split()[2])  # "<blob> blob <size>"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(stream.read(size))
+        stream.read(1)  # the newline after each blob
+    return SiteAtRef(ref, layout.root.relative_to(root).as_posix(), copy)
+
+
+def _git(cwd: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[bytes]:
     try:
-        top = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"],
-            cwd=path.parent,
-            capture_output=True,
-            text=True,
-            check=False,
+        return subprocess.run(
+            ["git", *args], cwd=cwd, input=stdin.encode(), capture_output=True, check=False
         )
     except FileNotFoundError:
         raise UserError("--base needs git, which is not installed") from None
-    if top.returncode != 0:
-        raise UserError(f"--base: {path} is not inside a git repository")
-    rel = path.relative_to(Path(top.stdout.strip()).resolve()).as_posix()
-    shown = subprocess.run(
-        ["git", "show", f"{ref}:{rel}"],
-        cwd=path.parent,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if shown.returncode != 0:
-        why = shown.stderr.strip().splitlines()[-1:] or ["git show failed"]
-        raise UserError(f"--base {ref}: cannot read {rel} at that ref ({why[0]})")
-    return shown.stdout

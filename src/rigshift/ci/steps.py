@@ -21,9 +21,8 @@ from rigshift.ci import plandiff
 from rigshift.errors import UserError
 from rigshift.lab import down as lab_down
 from rigshift.lab import up as lab_up
-from rigshift.model import parse_site
 from rigshift.paths import SiteLayout, shown
-from rigshift.plan import SitePlan, build_plan
+from rigshift.plan import SitePlan
 from rigshift.render import render as render_site
 from rigshift.run import CHECK_MODE_PHASES, ConvergeOptions, converge, prepare
 from rigshift.site import Site
@@ -56,7 +55,8 @@ class Context:
 
     site_path: Path
     base: str | None = None
-    base_text: str | None = None
+    # The site's files as committed at `base`, copied into the workdir by `check_inputs`.
+    base_copy: plandiff.SiteAtRef | None = None
     lab: bool = False
     # A folder of the pinned charts for the preview step (else the stack's, or the repositories).
     charts: Path | None = None
@@ -120,19 +120,19 @@ def validate(ctx: Context) -> str:
 
 
 def plan(ctx: Context) -> str:
-    """The conversion plan, and with --base, its difference against the base ref's site file."""
+    """The conversion plan, and with --base, its difference against the site at the base ref."""
     ctx.plan = ctx.need_site().plan
     summary = plandiff.summary(ctx.plan)
-    if ctx.base is None or ctx.base_text is None:
+    base = ctx.base_copy
+    if base is None:
         return summary
-    origin = f"{ctx.base}:{ctx.layout.site_file}"
     try:
-        base_model = parse_site(ctx.base_text, origin)
+        base_site = Site.load(base.copy.site_file)
     except UserError as exc:
-        ctx.notes.append(f"the site file at {ctx.base} does not validate, so there is no diff")
-        ctx.notes += exc.render().splitlines()
-        return f"{summary}; no diff: the site file at {ctx.base} does not validate"
-    ctx.plan_diff = plandiff.diff(ctx.base, build_plan(base_model), ctx.plan)
+        ctx.notes.append(f"the site at {base.ref} does not validate, so there is no diff")
+        ctx.notes += base.shown(exc.render()).splitlines()
+        return f"{summary}; no diff: the site at {base.ref} does not validate"
+    ctx.plan_diff = plandiff.diff(base.ref, base_site.plan, ctx.plan)
     return f"{summary}. {ctx.plan_diff.headline()}"
 
 

@@ -1,9 +1,9 @@
 """The site-level conversion plan: what is kept, what to buy, what it draws, what it earns.
 
-`build_plan` is a pure function of the site model (and its assessment). Every figure it
-produces is derived by an explicit formula below; every constant that stands for a fact of
-hardware or of the calendar is named here with the reason for its value. `SitePlan.to_json`
-is the stable machine form, documented key by key in docs/plan-json.md.
+`build_plan` is a pure function of the site model, its assessment and its acceptance verdicts.
+Every figure it produces is derived by an explicit formula below; every constant that stands
+for a fact of hardware or of the calendar is named here with the reason for its value.
+`SitePlan.to_json` is the stable machine form, documented key by key in docs/plan-json.md.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from rigshift.accept.verdict import HostVerdict
 from rigshift.catalog import GpuSpec
 from rigshift.model.schema import Economics, Redundancy, SiteModel
 from rigshift.plan.acceptance import AcceptanceSummary, summarise
-from rigshift.plan.assess import BLOCKER_LABELS, Assessment, assess
+from rigshift.plan.assess import BLOCKER_LABELS, Assessment
 from rigshift.plan.classify import CLASSES, KEPT, GpuClass
 
 SCHEMA_VERSION = 1
@@ -323,17 +323,14 @@ class SitePlan:
 
 
 def build_plan(
-    site: SiteModel,
-    assessment: Assessment | None = None,
-    acceptance: Mapping[str, HostVerdict] | None = None,
+    site: SiteModel, assessment: Assessment, acceptance: Mapping[str, HostVerdict]
 ) -> SitePlan:
-    """Build the conversion plan of a validated site. Pure: the same site gives the same plan.
+    """Build the conversion plan of a validated site. Pure: the same inputs give the same plan.
 
-    Pass the site's `assessment` when the caller has it already, to avoid assessing twice, and
-    the GPU acceptance verdicts (`Site.acceptance`) for the plan's acceptance section; the
-    assessment is then the one with those verdicts applied.
+    `assessment` is the site's with the GPU acceptance verdicts `acceptance` applied (`Site.plan`
+    passes `Site.assessment` and `Site.acceptance`). Neither has a default: a plan built without
+    the records would quietly differ from the site's own.
     """
-    assessment = assessment if assessment is not None else assess(site)
     t = site.plan.thresholds
 
     # Walk the fleet once and count cards by what the plan needs to know about them; fleets
@@ -412,7 +409,7 @@ def build_plan(
         power=power,
         redundancy=_redundancy(site, power.it_load_kw),
         economics=_economics(site, class_totals, bom, power),
-        acceptance=summarise(dict(acceptance or {}), (rig.name for rig in site.fleet.rigs)),
+        acceptance=summarise(dict(acceptance), (rig.name for rig in site.fleet.rigs)),
     )
 
 

@@ -1,8 +1,9 @@
 """The plan difference a reviewer reads: figures from two real plans, the headline, the table,
-and `--base` against a temp git repository with two commits of a site file."""
+and `--base` against temp git repositories holding a site file and its acceptance records."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -10,7 +11,9 @@ import pytest
 
 from rigshift.ci import plandiff
 from rigshift.model import parse_site
-from rigshift.plan import SitePlan, build_plan
+from rigshift.paths import SiteLayout
+from rigshift.plan import SitePlan, assess, build_plan
+from tests.unit.accept.records import gpu, record
 from tests.unit.ci.conftest import ROOT, RunCli, Steps
 
 LAB = (ROOT / "inventories" / "lab" / "site.yaml").read_text()
@@ -31,8 +34,13 @@ EXTRA_RIG = """\
 """
 
 
+# `rigshift accept` on lab-1: its second RTX 3090 returned wrong words from its VRAM.
+FAILED_3090 = json.dumps(record(gpu(0), gpu(1, vram={"mismatches": 7})))
+
+
 def _plan(text: str) -> SitePlan:
-    return build_plan(parse_site(text, "site.yaml"))
+    site = parse_site(text, "site.yaml")
+    return build_plan(site, assess(site), {})
 
 
 def test_a_retired_rig_reads_as_retired_gpus_and_nothing_else() -> None:
@@ -105,4 +113,74 @@ def test_an_unknown_base_ref_is_bad_input(rigshift: RunCli, tmp_path: Path) -> N
     run = rigshift("ci", repo / "lab", "--base", "no-such-ref")
     assert run.code == 2
     assert "--base no-such-ref: cannot read lab/site.yaml" in run.err
+    assert "Traceback" not in run.err
+
+
+def _lab_repo(tmp_path: Path, records: dict[str, str]) -> SiteLayout:
+    """inventories/lab in a new git repository, committed with these acceptance records."""
+    repo = tmp_path / "site-repo"
+    layout = SiteLayout.of(repo / "inventories" / "lab")
+    layout.acceptance.mkdir(parents=True)
+    layout.site_file.write_text(LAB)
+    for host, text in records.items():
+        (layout.acceptance / f"{host}.json").write_text(text)
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "lab as it is")
+    return layout
+
+
+def test_a_committed_acceptance_record_changes_nothing(
+    rigshift: RunCli, tmp_path: Path, only_steps: Steps
+) -> None:
+    # The base is loaded as the head is, records included: nothing changed, nothing to report.
+    only_steps("validate", "plan")
+    layout = _lab_repo(tmp_path, {"lab-1": FAILED_3090})
+    run = rigshift("ci", layout.root, "--base", "HEAD")
+    assert "PASS plan" in run.out
+    assert "This change leaves the plan as it was at HEAD." in run.out
+
+
+def test_a_record_added_in_the_head_is_a_change(
+    rigshift: RunCli, tmp_path: Path, only_steps: Steps
+) -> None:
+    only_steps("validate", "plan")
+    layout = _lab_repo(tmp_path, {})
+    (layout.acceptance / "lab-1.json").write_text(FAILED_3090)
+    run = rigshift("ci", layout.root, "--base", "HEAD")
+    assert (
+        "Against HEAD, this change retires 1 GPUs, keeps 1 fewer GPUs and removes 0.4 kW."
+        in run.out
+    )
+
+
+def test_a_base_that_does_not_load_is_a_note_not_a_failure(
+    rigshift: RunCli, tmp_path: Path, only_steps: Steps
+) -> None:
+    only_steps("validate", "plan")
+    layout = _lab_repo(tmp_path, {"lab-1": "{not json"})
+    (layout.acceptance / "lab-1.json").unlink()
+    run = rigshift("ci", layout.root, "--base", "HEAD")
+    assert run.code == 0
+    assert "no diff: the site at HEAD does not validate" in run.out
+    # The note names the record as git does, not the temporary copy it was read from.
+    assert (
+        "HEAD:inventories/lab/generated/acceptance/lab-1.json: (top level): not a JSON" in run.out
+    )
+
+
+def test_a_site_file_not_committed_at_the_base_is_bad_input(
+    rigshift: RunCli, tmp_path: Path
+) -> None:
+    repo = tmp_path / "site-repo"
+    repo.mkdir()
+    (repo / "README").write_text("sites to come\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "empty")
+    (repo / "lab").mkdir()
+    (repo / "lab" / "site.yaml").write_text(LAB)
+    run = rigshift("ci", repo / "lab", "--base", "HEAD")
+    assert run.code == 2
+    assert "--base HEAD: cannot read lab/site.yaml at that ref (not committed there)" in run.err
     assert "Traceback" not in run.err

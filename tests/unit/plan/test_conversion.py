@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import pytest
 
-from rigshift.plan import build_plan
+from rigshift.model import SiteModel
+from rigshift.plan import SitePlan, assess, build_plan
 from rigshift.plan.conversion import HOST_RIG_OVERHEAD_W, SERVER_OVERHEAD_W
 from tests.unit.plan.small_site import small_site
 
 
+def plan_of(site: SiteModel) -> SitePlan:
+    """The plan from the catalogue's verdicts alone: these sites have no acceptance records."""
+    return build_plan(site, assess(site), {})
+
+
 def test_gpu_totals_and_share() -> None:
-    plan = build_plan(small_site())
+    plan = plan_of(small_site())
     # train: 5 x 3090; infer: 2 + 3 x 3060; legacy: 2 x 1070;
     # retire: 6 x RX 580 + 4 x 3070 + 2 x CMP 90HX = 12
     assert [plan.classes[k].gpus for k in ("train", "infer", "legacy", "retire")] == [5, 5, 2, 12]
@@ -27,7 +33,7 @@ def test_gpu_totals_and_share() -> None:
 
 
 def test_rig_verdicts_and_blockers() -> None:
-    plan = build_plan(small_site())
+    plan = plan_of(small_site())
     # r3 passes every host check, r1 and r4 move, r2 keeps no GPU.
     assert (plan.rigs.host, plan.rigs.move, plan.rigs.retire) == (1, 2, 1)
     # r1 and r4 fail all five checks; r3 fails none.
@@ -35,7 +41,7 @@ def test_rig_verdicts_and_blockers() -> None:
 
 
 def test_bill_of_materials() -> None:
-    bom = build_plan(small_site()).bom
+    bom = plan_of(small_site()).bom
     # Moving: 5 x 3090 and 2 x 1070 from r1, 3 x 3060 from r4 (r3's two 3060s stay put).
     assert bom.gpus_to_move == 10
     # 4 slots per server, one model per server: 3090 ceil(5/4) = 2, 3060 1, 1070 1.
@@ -51,7 +57,7 @@ def test_bill_of_materials() -> None:
 
 
 def test_power_budget_and_racks() -> None:
-    power = build_plan(small_site()).power
+    power = plan_of(small_site()).power
     assert power.gpu_w == 2900  # 5*350 + 5*170 + 2*150 = 1750 + 850 + 300
     assert (SERVER_OVERHEAD_W, HOST_RIG_OVERHEAD_W) == (1000, 300)
     assert power.server_overhead_w == 4000  # 4 servers x 1000 W
@@ -72,13 +78,13 @@ def test_over_capacity_is_reported() -> None:
             )
         }
     )
-    power = build_plan(tight).power
+    power = plan_of(tight).power
     assert not power.fits
     assert power.headroom_kw == pytest.approx(-0.2)  # 7.0 - 7.2
 
 
 def test_redundancy_gap_to_tier_4() -> None:
-    gaps = {g.system: g for g in build_plan(small_site()).redundancy}
+    gaps = {g.system: g for g in plan_of(small_site()).redundancy}
     # Tier IV needs 2N for both; power is N+1 today, cooling N.
     assert (gaps["power"].current, gaps["power"].required) == ("N+1", "2N")
     assert (gaps["cooling"].current, gaps["cooling"].required) == ("N", "2N")
@@ -89,11 +95,11 @@ def test_redundancy_gap_to_tier_4() -> None:
 def test_redundancy_met_at_tier_1() -> None:
     site = small_site()
     tier1 = site.model_copy(update={"site": site.site.model_copy(update={"target_tier": 1})})
-    assert all(gap.met for gap in build_plan(tier1).redundancy)
+    assert all(gap.met for gap in plan_of(tier1).redundancy)
 
 
 def test_capex_and_payback() -> None:
-    eco = build_plan(small_site()).economics
+    eco = plan_of(small_site()).economics
     assert eco is not None
     capex = dict(eco.capex.items())
     assert capex == {
@@ -112,7 +118,7 @@ def test_capex_and_payback() -> None:
 
 def test_no_economics_section_means_no_economics() -> None:
     site = small_site()
-    plan = build_plan(site.model_copy(update={"economics": None}))
+    plan = plan_of(site.model_copy(update={"economics": None}))
     assert plan.economics is None
     assert plan.to_json()["economics"] is None
     # NVMe falls back to the documented default of 4 TB per server.
@@ -120,4 +126,4 @@ def test_no_economics_section_means_no_economics() -> None:
 
 
 def test_plan_is_pure() -> None:
-    assert build_plan(small_site()).to_json() == build_plan(small_site()).to_json()
+    assert plan_of(small_site()).to_json() == plan_of(small_site()).to_json()

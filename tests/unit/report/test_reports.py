@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from rigshift.plan import build_plan
+from rigshift.plan import assess, build_plan
 from rigshift.report import render_html, render_json, render_markdown, write_reports
 from rigshift.site import Site
 from tests.unit.accept.records import gpu, record, write
@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.fixture
 def plan() -> Any:
-    return build_plan(small_site())
+    site = small_site()
+    return build_plan(site, assess(site), {})
 
 
 def test_markdown_has_the_key_figures(plan: Any) -> None:
