@@ -8,6 +8,9 @@ from typing import Any
 from rigshift.charts import RenderedRelease
 from rigshift.preview.checked import CheckedPreview
 from rigshift.preview.offline import SECRET_TEXT, PlannedResource
+from rigshift.releases import CHARTS
+
+PINS = {chart.name: chart for chart in CHARTS}
 
 
 def key_inputs(resource: PlannedResource) -> str:
@@ -21,7 +24,10 @@ def key_inputs(resource: PlannedResource) -> str:
     if kind == "Release":
         values = shown.get("values")
         secret = " values=[secret]" if values == "[secret]" else ""
-        return f"{shown.get('chart')}@{shown.get('version')} -> ns {shown.get('namespace')}{secret}"
+        # A Release names its chart by folder or by repository; the version is the pin's either way.
+        chart = PINS[str(shown.get("name"))]
+        source = (shown.get("repositoryOpts") or {}).get("repo") or shown.get("chart")
+        return f"{chart.name} {chart.version} from {source} -> ns {shown.get('namespace')}{secret}"
     if kind == "Namespace":
         labels = meta.get("labels") or {}
         return f"{meta.get('name')} pod-security={labels.get('pod-security.kubernetes.io/enforce')}"
@@ -40,7 +46,9 @@ def key_inputs(resource: PlannedResource) -> str:
         return f"{meta.get('name')} provisioner={shown.get('provisioner')}"
     if kind == "Command":
         return str(shown.get("create"))
-    where = f"{meta.get('namespace')}/{meta.get('name')}"
+    # Cluster-scoped objects (a ClusterRole, a node patch) have no namespace to show.
+    name = str(meta.get("name"))
+    where = f"{meta['namespace']}/{name}" if meta.get("namespace") else name
     return f"{where} {json.dumps(spec, sort_keys=True)}" if spec else where
 
 
