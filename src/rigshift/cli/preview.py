@@ -19,9 +19,9 @@ from rigshift.site import Site
     "--charts",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Render the charts from this folder of the pinned charts (each at its pinned folder "
-    "name, as in ../shared/charts) instead of the stack's rigshift:chartsDir or the chart "
-    "repositories.",
+    help="Render the charts from this folder of the pinned charts (each at its pin's folder "
+    "name, as `python -m rigshift.charts.install charts DIR` fetches them) instead of the "
+    "stack's rigshift:chartsDir or the chart repositories.",
 )
 @click.option(
     "--pulumi",
@@ -48,7 +48,10 @@ def preview(site: str, as_json: bool, summary: bool, charts: Path | None, real: 
             raise RunFailed(f"pulumi preview failed (exit {code}); its output is above")
         return
     if charts is not None and not charts.is_dir():
-        raise UserError(f"--charts {charts}: no such folder")
+        raise UserError(
+            f"--charts {charts}: no such folder; fetch the pinned charts into one where the "
+            "chart repositories are reachable: python -m rigshift.charts.install charts DIR"
+        )
     checked = engine.check_site(loaded, charts)
     if as_json:
         click.echo(json.dumps(report.as_json(checked), indent=2, default=str))
