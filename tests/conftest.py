@@ -21,6 +21,25 @@ def need_charts() -> Path:
     return CHARTS
 
 
+def charts_without(tmp_path: Path, chart: str, dependency: str) -> Path:
+    """A charts folder like the shared one (links to it) whose `chart` lacks `dependency` in
+    its charts/ folder."""
+    shared = need_charts()
+    charts = tmp_path / "charts"
+    charts.mkdir()
+    for folder in shared.iterdir():
+        if folder.name != chart:
+            (charts / folder.name).symlink_to(folder)
+    (charts / chart / "charts").mkdir(parents=True)
+    for part in (shared / chart).iterdir():
+        if part.name != "charts":
+            (charts / chart / part.name).symlink_to(part)
+    for sub in (shared / chart / "charts").iterdir():
+        if sub.name != dependency:
+            (charts / chart / "charts" / sub.name).symlink_to(sub)
+    return charts
+
+
 @pytest.fixture
 def lab_site_text() -> str:
     return (ROOT / "inventories" / "lab" / "site.yaml").read_text()

@@ -9,9 +9,6 @@ Each release is rendered from the folder its Release names (rigshift:chartsDir o
 
 from __future__ import annotations
 
-import copy
-import shutil
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,8 +73,6 @@ class RenderedRelease:
     values: dict[str, Any]
     objects: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    # What could not be rendered or checked, said plainly (a dependency missing from the folder).
-    notes: list[str] = field(default_factory=list)
 
     @property
     def counts(self) -> Counter[str]:
@@ -120,46 +115,41 @@ def render_releases(preview: Preview, helm_binary: Path | None = None) -> list[R
                 f"{pin.folder}/)"
             )
             continue
-        with tempfile.TemporaryDirectory(prefix="rigshift-chart-") as scratch:
-            chart_path, values = pin.name, release.values
-            if folder is not None:
-                missing = missing_dependencies(folder)
-                chart_path = str(folder)
-                if missing:
-                    release.notes.append(
-                        f"{pin.name} {pin.version}: rendered without its dependencies "
-                        f"{', '.join(f'{name} {version}' for name, version, _ in missing)}: "
-                        f"they are not in {folder}/charts/, so their objects are not rendered "
-                        "and their values not checked; the parts of the chart that need them are "
-                        f"rendered off ({', '.join(c for _, _, c in missing if c)} = false)"
-                    )
-                    chart_path = str(without_dependencies(folder, missing, Path(scratch)))
-                    values = _with_off(values, [c for _, _, c in missing if c])
-                unchecked = tuple(f"{name}." for name, _, _ in missing)
-                release.problems += [
-                    f"{pin.name} {pin.version}: values key {p.path!r}: {p.message}; set from "
-                    f"{site_field(pin.name, p.path)}"
-                    for p in value_problems(folder, release.values)
-                    if not f"{p.path}.".startswith(unchecked)
-                ]
-            try:
-                release.objects = helm.template(
-                    binary,
-                    release=release.name,
-                    chart=chart_path,
-                    namespace=release.namespace,
-                    values=values,
-                    kube_version=kube_version,
-                    version=pin.version,
-                    repo=None if folder else repo,
+        if folder is not None:
+            # helm refuses a chart whose declared dependencies are absent; rendering it with
+            # them switched off would leave their objects unchecked and still look green.
+            missing = missing_dependencies(folder)
+            if missing:
+                release.problems.append(
+                    f"{pin.name} {pin.version}: {folder}/charts/ lacks the dependencies its "
+                    f"Chart.yaml declares: {', '.join(f'{n} {v}' for n, v in missing)}; put "
+                    "the chart with its dependencies in the charts folder, as released"
                 )
-            except UserError as exc:
-                release.problems.append(str(exc))
+                continue
+            release.problems += [
+                f"{pin.name} {pin.version}: values key {p.path!r}: {p.message}; set from "
+                f"{site_field(pin.name, p.path)}"
+                for p in value_problems(folder, release.values)
+            ]
+        try:
+            release.objects = helm.template(
+                binary,
+                release=release.name,
+                chart=str(folder) if folder else pin.name,
+                namespace=release.namespace,
+                values=release.values,
+                kube_version=kube_version,
+                version=pin.version,
+                repo=None if folder else repo,
+            )
+        except UserError as exc:
+            release.problems.append(str(exc))
     return rendered
 
 
-def missing_dependencies(folder: Path) -> list[tuple[str, str, str]]:
-    """(name, version, condition) of each dependency in Chart.yaml that charts/ lacks."""
+def missing_dependencies(folder: Path) -> list[tuple[str, str]]:
+    """(name, version) of each dependency in Chart.yaml that charts/ lacks, as a folder or a
+    packaged .tgz."""
     chart = yaml.safe_load((folder / "Chart.yaml").read_text(encoding="utf-8")) or {}
     present = set()
     for sub in (folder / "charts").glob("*"):
@@ -168,35 +158,10 @@ def missing_dependencies(folder: Path) -> list[tuple[str, str, str]]:
         elif sub.suffix == ".tgz":
             present.add(sub.name.rsplit("-", 1)[0])
     return [
-        (str(dep["name"]), str(dep.get("version", "")), str(dep.get("condition") or ""))
+        (str(dep["name"]), str(dep.get("version", "")))
         for dep in chart.get("dependencies") or []
         if dep["name"] not in present
     ]
-
-
-def without_dependencies(folder: Path, missing: list[tuple[str, str, str]], scratch: Path) -> Path:
-    """A copy of the chart whose Chart.yaml no longer lists the missing dependencies (helm
-    refuses to render a chart whose dependencies are absent). The copy is in `scratch`."""
-    copy = scratch / folder.name
-    shutil.copytree(folder, copy, symlinks=True)
-    chart = yaml.safe_load((copy / "Chart.yaml").read_text(encoding="utf-8"))
-    names = {name for name, _, _ in missing}
-    chart["dependencies"] = [d for d in chart.get("dependencies") or [] if d["name"] not in names]
-    (copy / "Chart.yaml").write_text(yaml.safe_dump(chart, sort_keys=False), encoding="utf-8")
-    (copy / "Chart.lock").unlink(missing_ok=True)
-    return copy
-
-
-def _with_off(values: dict[str, Any], conditions: list[str]) -> dict[str, Any]:
-    """`values` with each dotted condition path set to false (a copy)."""
-    out = copy.deepcopy(values)
-    for condition in conditions:
-        node = out
-        *parents, leaf = condition.split(".")
-        for key in parents:
-            node = node.setdefault(key, {})
-        node[leaf] = False
-    return out
 
 
 def check_rendered(

@@ -304,7 +304,6 @@ def preview(ctx: Context) -> str:
 
     checked = engine.check_site(site, ctx.charts)
     ctx.checked = checked
-    ctx.notes += [note for release in checked.releases for note in release.notes]
     if checked.problems:
         raise Failed(
             f"{len(checked.problems)} problem(s) in the rendered stack: {checked.problems[0]}",

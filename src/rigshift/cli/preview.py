@@ -59,9 +59,6 @@ def preview(site: str, as_json: bool, summary: bool, charts: Path | None, real: 
         click.echo(report.summary(checked))
     else:
         click.echo(report.table(checked))
-    for release in checked.releases:
-        for note in release.notes:
-            click.echo(f"NOTE: {note}", err=True)
     if checked.problems:
         raise RunFailed(
             f"{len(checked.problems)} problem(s): objects the Kubernetes {checked.schema} API "

@@ -184,9 +184,16 @@ class Observability(pulumi.ComponentResource):
             f"{name}-grafana-admin",
             metadata={"name": GRAFANA_ADMIN_SECRET, "namespace": namespace.metadata.name},
             string_data={
-                "admin-user": "admin",
+                "admin-user": GRAFANA_ADMIN_USER,
                 "admin-password": args.grafana_admin_password,  # a secret Output already
             },
+            opts=in_namespace,
+        )
+        # What Grafana's sidecars may read: the chart binds its ServiceAccount to this Role.
+        k8s.rbac.v1.Role(
+            f"{name}-grafana-sidecar",
+            metadata={"name": GRAFANA_SIDECAR_ROLE, "namespace": namespace.metadata.name},
+            rules=[GRAFANA_SIDECAR_RULE],
             opts=in_namespace,
         )
         for policy, spec in monitoring_policies(args.server_addresses).items():
@@ -220,6 +227,15 @@ class Observability(pulumi.ComponentResource):
 # tenant's (a tenant's ServiceMonitor could point Prometheus at anything it can reach).
 PLATFORM_ONLY = {"matchExpressions": [{"key": TENANT_LABEL, "operator": "DoesNotExist"}]}
 GRAFANA_ADMIN_SECRET = "rigshift-grafana-admin"
+GRAFANA_ADMIN_USER = "admin"
+GRAFANA_ADMIN_MOUNT = "/etc/secrets/grafana-admin"
+# The Role Grafana's sidecars list and watch ConfigMaps with (the chart's own also reads Secrets).
+GRAFANA_SIDECAR_ROLE = "rigshift-grafana-sidecar"
+GRAFANA_SIDECAR_RULE: k8s.rbac.v1.PolicyRuleArgsDict = {
+    "api_groups": [""],
+    "resources": ["configmaps"],
+    "verbs": ["get", "watch", "list"],
+}
 # Node labels kube-state-metrics exports (as label_rigshift_io_*), for usage per node pool.
 NODE_LABELS_EXPORTED = "nodes=[rigshift.io/tenant,rigshift.io/gpu-class]"
 
@@ -232,24 +248,81 @@ def observability_values(args: ObservabilityArgs) -> dict[str, Any]:
     }
     return {
         "grafana": {
-            # The password from a Secret the stack writes, never from chart values.
+            # The admin password is read from a file mounted from a Secret the stack writes,
+            # never from chart values, nor from an environment variable (which any process of
+            # the container and a crash dump can read). With the `__FILE` variable set the
+            # chart creates no Secret of its own and gives the sidecars no credentials.
             "admin": {"existingSecret": GRAFANA_ADMIN_SECRET},
-            # Dashboards and datasources from ConfigMaps of the monitoring namespace only, with
-            # a namespaced Role: a tenant's labelled ConfigMap never reaches the shared
-            # Grafana, and Grafana reads no other namespace's Secrets.
-            "rbac": {"namespaced": True},
+            "extraSecretMounts": [
+                {
+                    "name": "admin",
+                    "secretName": GRAFANA_ADMIN_SECRET,
+                    "mountPath": GRAFANA_ADMIN_MOUNT,
+                    "readOnly": True,
+                }
+            ],
+            # The user name is no secret; set plainly, it also keeps the chart from handing
+            # the sidecars a reference to the Secret.
+            "env": {
+                "GF_SECURITY_ADMIN_USER": GRAFANA_ADMIN_USER,
+                "GF_SECURITY_ADMIN_PASSWORD__FILE": f"{GRAFANA_ADMIN_MOUNT}/admin-password",
+            },
+            # Dashboards and datasources from ConfigMaps of the monitoring namespace only,
+            # through a Role the stack writes (GRAFANA_SIDECAR_ROLE: ConfigMaps, never Secrets;
+            # the chart's own Role would add Secrets): a tenant's labelled ConfigMap never
+            # reaches the shared Grafana, and Grafana reads no Secret through the API.
+            "rbac": {"namespaced": True, "useExistingRole": GRAFANA_SIDECAR_ROLE},
+            "resources": resources("50m", "128Mi", "512Mi"),
+            "containerSecurityContext": {
+                "readOnlyRootFilesystem": True,
+                "allowPrivilegeEscalation": False,
+                "capabilities": {"drop": ["ALL"]},
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            # Grafana writes under /var/lib/grafana (the chart's volume) and /tmp.
+            "extraEmptyDirMounts": [{"name": "tmp", "mountPath": "/tmp"}],
             "sidecar": {
+                "resources": resources("10m", "64Mi", "256Mi"),
+                "securityContext": {
+                    "readOnlyRootFilesystem": True,
+                    "allowPrivilegeEscalation": False,
+                    "capabilities": {"drop": ["ALL"]},
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+                # The sidecars hold no admin credentials, so they cannot call Grafana's reload
+                # API: Grafana polls the dashboard files, and the datasources (static: the
+                # chart's Prometheus) are written by an init container before Grafana starts.
                 "dashboards": {
                     "enabled": True,
                     "label": DASHBOARD_LABEL,
                     "searchNamespace": MONITORING_NAMESPACE,
                     "resource": "configmap",
+                    "skipReload": True,
                 },
-                "datasources": {"resource": "configmap"},
+                "datasources": {
+                    "resource": "configmap",
+                    "skipReload": True,
+                    "initDatasources": True,
+                },
             },
             "testFramework": {"enabled": False},
         },
-        "kube-state-metrics": {"metricLabelsAllowlist": [NODE_LABELS_EXPORTED]},
+        "kube-state-metrics": {
+            "metricLabelsAllowlist": [NODE_LABELS_EXPORTED],
+            "resources": resources("10m", "64Mi", "256Mi"),
+        },
+        "prometheus-node-exporter": {
+            "resources": resources("10m", "32Mi", "128Mi"),
+            # The exporter reads the host's /proc and /sys through the chart's hostPath mounts;
+            # the host's PID namespace adds nothing rigshift's rules or dashboards read.
+            "hostPID": False,
+            "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+            "containerSecurityContext": {
+                "readOnlyRootFilesystem": True,
+                "allowPrivilegeEscalation": False,
+                "capabilities": {"drop": ["ALL"]},
+            },
+        },
         "prometheusOperator": {
             "resources": resources("100m", "128Mi", "512Mi"),
             "admissionWebhooks": {"patch": {"resources": resources("10m", "32Mi", "128Mi")}},

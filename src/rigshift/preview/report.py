@@ -116,7 +116,6 @@ def as_json(checked: CheckedPreview) -> dict[str, Any]:
                 "namespace": r.namespace,
                 "source": r.source,
                 "counts": dict(sorted(r.counts.items())),
-                "notes": r.notes,
                 "objects": [_redacted(obj) for obj in r.objects],
             }
             for r in checked.releases

@@ -5,16 +5,19 @@ against the charts' CRDs. A matrix of sites covers each way the values can go.""
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from rigshift.charts.render import missing_dependencies
 from rigshift.charts.scan import CHECKED_KINDS, load_accepted, scan
 from rigshift.components import gpu_operator
+from rigshift.components.observability import GRAFANA_ADMIN_SECRET, GRAFANA_SIDECAR_ROLE
 from rigshift.preview import check_site
 from rigshift.preview.checked import CheckedPreview
-from rigshift.releases import KUBERNETES
+from rigshift.releases import CHARTS, KUBERNETES
 from rigshift.site import Site
 from tests.conftest import ROOT, need_charts
 from tests.unit.stacks.conftest import farm_data, write_site
@@ -196,3 +199,71 @@ def test_checkov_finds_nothing_new_and_every_reviewed_finding_still_occurs(
         if obj["kind"] in CHECKED_KINDS
     )
     assert report.scanned == checked_kinds > 0
+
+
+def test_every_chart_folder_holds_every_dependency_it_declares() -> None:
+    # helm cannot render a chart without them, and a render that switched them off would leave
+    # their objects unchecked: ../shared/charts must hold each chart as released.
+    folders = [c.parent for c in sorted(need_charts().glob("*/Chart.yaml"))]
+    folders += [c.parent for c in sorted(need_charts().glob("*/*/Chart.yaml"))]
+    assert len(folders) == len(CHARTS)
+    assert {str(folder): missing_dependencies(folder) for folder in folders} == {
+        str(folder): [] for folder in folders
+    }
+
+
+def test_the_monitoring_stack_renders_its_sub_charts(rendered: dict[str, CheckedPreview]) -> None:
+    [kps] = [r for r in rendered["example-farm"].releases if r.name == "kube-prometheus-stack"]
+    charts = {
+        str((o["metadata"].get("labels") or {}).get("helm.sh/chart", "")).rsplit("-", 1)[0]
+        for o in kps.objects
+    }
+    assert {"grafana", "kube-state-metrics", "prometheus-node-exporter"} <= charts
+    kinds = {(o["kind"], o["metadata"]["name"]) for o in kps.objects}
+    assert ("Deployment", "kube-prometheus-stack-grafana") in kinds
+    assert ("Deployment", "kube-prometheus-stack-kube-state-metrics") in kinds
+    assert ("DaemonSet", "kube-prometheus-stack-prometheus-node-exporter") in kinds
+
+
+def test_grafana_reads_no_secret_through_the_api_and_holds_its_password_in_a_file(
+    rendered: dict[str, CheckedPreview],
+) -> None:
+    checked = rendered["example-farm"]
+    [kps] = [r for r in checked.releases if r.name == "kube-prometheus-stack"]
+    objects = {(o["kind"], o["metadata"]["name"]): o for o in kps.objects}
+    # The chart's own Role (ConfigMaps and Secrets) is not rendered; its binding points at the
+    # stack's Role, which grants ConfigMaps only.
+    binding = objects[("RoleBinding", "kube-prometheus-stack-grafana")]
+    assert binding["roleRef"]["name"] == GRAFANA_SIDECAR_ROLE
+    assert ("Role", "kube-prometheus-stack-grafana") not in objects
+    [role] = [
+        r
+        for r in checked.preview.resources
+        if r.kind == "Role" and r.manifest["metadata"]["name"] == GRAFANA_SIDECAR_ROLE
+    ]
+    assert role.manifest["metadata"]["namespace"] == "monitoring"
+    assert [rule["resources"] for rule in role.manifest["rules"]] == [["configmaps"]]
+    assert "secrets" not in json.dumps(role.manifest)
+    # No container takes a secret through its environment; Grafana reads the password from
+    # the stack's Secret, mounted as a file, and the chart makes no Secret of its own.
+    assert not [key for key in objects if key[0] == "Secret" and "grafana" in key[1]]
+    pod = objects[("Deployment", "kube-prometheus-stack-grafana")]["spec"]["template"]["spec"]
+    containers = pod.get("initContainers", []) + pod["containers"]
+    refs = [
+        (c["name"], e["name"])
+        for c in containers
+        for e in c.get("env", [])
+        if "secretKeyRef" in (e.get("valueFrom") or {})
+    ]
+    assert refs == []
+    [grafana] = [c for c in containers if c["name"] == "grafana"]
+    env = {e["name"]: e.get("value") for e in grafana["env"]}
+    password_file = env["GF_SECURITY_ADMIN_PASSWORD__FILE"]
+    [mount] = [m for m in grafana["volumeMounts"] if password_file.startswith(m["mountPath"])]
+    [volume] = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    assert volume["secret"]["secretName"] == GRAFANA_ADMIN_SECRET
+    # The dashboard sidecar watches ConfigMaps of the monitoring namespace only.
+    [sidecar] = [c for c in containers if c["name"] == "grafana-sc-dashboard"]
+    sidecar_env = {e["name"]: e.get("value") for e in sidecar["env"]}
+    assert sidecar_env["NAMESPACE"] == "monitoring"
+    assert sidecar_env["RESOURCE"] == "configmap"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from rigshift.charts import install, scan
-from tests.conftest import ROOT, need_charts
+from tests.conftest import ROOT, charts_without, need_charts
 from tests.unit.ci.conftest import RunCli, Steps
 
 
@@ -157,7 +157,7 @@ def test_a_finding_nobody_reviewed_fails_scan_and_names_check_and_object(
     # Take the reviewed entry for the MetalLB speaker's host network out of the accepted file:
     # the real finding is then new, and the step says which check on which object.
     reviewed = scan.load_accepted()
-    kept = [a for a in reviewed if a.check != "CKV_K8S_19"]
+    kept = [a for a in reviewed if (a.check, a.releases) != ("CKV_K8S_19", ("metallb",))]
     assert len(kept) == len(reviewed) - 1
     monkeypatch.setattr(scan, "load_accepted", lambda: kept)
     only_steps("validate", "preview", "scan")
@@ -166,6 +166,21 @@ def test_a_finding_nobody_reviewed_fails_scan_and_names_check_and_object(
     failed = _failed(run.out, "scan")
     assert "new finding lab: metallb: CKV_K8S_19 DaemonSet/metallb-speaker" in failed
     assert "accepted-findings.yaml" in run.out
+
+
+def test_a_chart_without_a_declared_dependency_fails_preview_and_is_not_scanned(
+    rigshift: RunCli, only_steps: Steps, tmp_path: Path
+) -> None:
+    charts = charts_without(tmp_path, "gpu-operator-v26.7.0", "node-feature-discovery")
+    only_steps("validate", "preview", "scan")
+    run = rigshift("ci", ROOT / "inventories" / "lab", "--charts", charts)
+    assert run.code == 1
+    failed = _failed(run.out, "preview")
+    assert (
+        f"gpu-operator v26.7.0: {charts}/gpu-operator-v26.7.0/charts/ lacks the dependencies"
+    ) in failed
+    assert "node-feature-discovery 0.19.0" in failed
+    assert "SKIP scan" in run.out
 
 
 def test_scan_is_skipped_when_the_rendered_stack_has_problems(

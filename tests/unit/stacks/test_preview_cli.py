@@ -12,7 +12,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from rigshift.cli import cli
-from tests.conftest import ROOT, need_charts
+from tests.conftest import ROOT, charts_without, need_charts
 from tests.unit.stacks.test_policies import MakeSite
 
 
@@ -25,10 +25,7 @@ def test_preview_lists_every_resource_by_component_and_exits_0() -> None:
     # Every release rendered with the real helm from the lab's charts folder, with its counts.
     assert "gpu-operator v26.7.0 -> ns gpu-operator: 36 objects" in result.output
     assert "local-path-provisioner 0.0.37 -> ns local-path-storage: 8 objects" in result.output
-    # The shared kube-prometheus-stack lacks its bundled dependencies: said, not hidden.
-    assert "NOTE: kube-prometheus-stack 88.5.3: rendered without its dependencies" in (
-        result.stderr
-    )
+    assert "NOTE" not in result.output
     assert "rigshift-preview-placeholder" not in result.output
 
 
@@ -84,3 +81,20 @@ def test_preview_pulumi_without_the_cli_says_what_is_missing(tmp_path: Path) -> 
     assert "Traceback" not in result.output
     assert "the Pulumi CLI is not on PATH" in message
     assert "PULUMI_CONFIG_PASSPHRASE" in message
+
+
+def test_a_chart_folder_without_a_declared_dependency_fails_naming_chart_and_folder(
+    tmp_path: Path,
+) -> None:
+    # The charts folder as a user might fetch it without the dependencies: helm could only
+    # render the chart with Grafana switched off, leaving its objects unchecked.
+    charts = charts_without(tmp_path, "kube-prometheus-stack-88.5.3", "grafana")
+    kps = charts / "kube-prometheus-stack-88.5.3"
+    result = CliRunner().invoke(
+        cli, ["preview", str(ROOT / "inventories" / "lab"), "--charts", str(charts)]
+    )
+    assert result.exit_code == 1, result.output
+    assert (
+        f"kube-prometheus-stack 88.5.3: {kps}/charts/ lacks the dependencies its Chart.yaml "
+        "declares: grafana 12.11.1"
+    ) in result.output
