@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import ansible_runner
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from rigshift.cli import cli
 from rigshift.discover.playbook import PLAYBOOK
@@ -119,3 +121,46 @@ def test_an_unreachable_rig_is_listed_and_left_as_written(lab: Lab, tmp_path: Pa
     # The reachable rigs were surveyed (their NICs gained MAC addresses, at least).
     assert all(site.rig(name) != original.rig(name) for name in up)
     assert [rig.name for rig in site.fleet.rigs] == [h.name for h in lab.hosts]
+
+
+# nvidia-smi on a rig whose GPU fell off the bus: it never answers. It leaves its PID behind so
+# the test can end it.
+HUNG_NVIDIA_SMI = "#!/bin/sh\necho $$ > /run/hung-nvidia-smi.pid\nexec sleep infinity\n"
+
+
+def test_a_survey_command_that_hangs_fails_its_rig_alone_within_the_command_timeout(
+    lab: Lab, tmp_path: Path
+) -> None:
+    site_dir = _site_copy(tmp_path)
+    *up, victim = [h.name for h in lab.hosts]
+    original = Site.load(site_dir).model
+    fake = "/usr/local/bin/nvidia-smi"
+    lab.exec(victim, ["sh", "-c", f"printf %s {shlex.quote(HUNG_NVIDIA_SMI)} > {fake}"])
+    lab.exec(victim, ["chmod", "+x", fake])
+    # The role's own timeout, short for the test, set where a site would: in the inventory.
+    timeouts = tmp_path / "timeouts.yml"
+    timeouts.write_text("all:\n  vars:\n    discover_command_timeout: 10\n")
+    args = ["discover", str(site_dir), "--merge", "--yes"]
+    args += ["-i", str(lab.connection_file), "-i", str(timeouts)]
+    outcome: dict[str, Result] = {}
+    run = threading.Thread(target=lambda: outcome.update(result=CliRunner().invoke(cli, args)))
+    try:
+        run.start()
+        # A hang detector, not a speed check: without a timeout the survey waits for good.
+        run.join(timeout=600)
+        assert not run.is_alive(), "discover did not end with a hung survey command"
+        answered = lab.exec(victim, ["cat", "/run/hung-nvidia-smi.pid"], check=False)
+        assert answered.stdout.strip(), "the survey never ran the hung nvidia-smi"
+    finally:
+        lab.exec(
+            victim,
+            ["sh", "-c", f"kill $(cat /run/hung-nvidia-smi.pid); rm -f {fake} /run/hung-*"],
+            check=False,
+        )
+        run.join(timeout=600)
+    result = outcome["result"]
+    assert result.exit_code == 1, result.output + repr(result.exception)
+    assert f"unreachable: {victim} (survey failed)" in result.output
+    site = Site.load(site_dir).model
+    assert site.rig(victim) == original.rig(victim)
+    assert all(site.rig(name) != original.rig(name) for name in up)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -49,6 +47,9 @@ def run_survey(
             "ansible-runner is not installed: install rigshift[ansible], "
             "or survey elsewhere and use --from-dir"
         ) from None
+    # Imported here: the run package pulls in rendering, which a --from-dir merge never needs.
+    from rigshift.run.converge import ANSIBLE_CFG, ansible_environment
+
     output_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="rigshift-discover-") as private:
         kwargs: dict[str, Any] = {
@@ -66,18 +67,15 @@ def run_survey(
                 else {}
             ),
             "quiet": True,
-            # Rigs are many and slow; the survey is read-only, so run wide.
-            "forks": 25,
+            # The settings converge runs with, its task timeout included: a rig that stalls
+            # mid-survey fails alone instead of holding the run forever. No multiplexed
+            # connection an earlier run left open (converge's, another lab's at the same
+            # address) is reused: a first contact looks at every host's key itself.
+            "envvars": ansible_environment()
+            | {"ANSIBLE_SSH_ARGS": hostkeys.fresh_connection_args(ANSIBLE_CFG)},
         }
         if limit:
             kwargs["limit"] = limit
-        # Find the ansible-playbook beside this Python (the virtualenv's) even when that bin
-        # folder is not on PATH (pytest or rigshift started by its full path).
-        bindir = str(Path(sys.executable).parent)
-        kwargs["envvars"] = {
-            "PATH": os.pathsep.join([bindir, os.environ.get("PATH", "")]),
-            **hostkeys.RUNNER_ENV,
-        }
         result = ansible_runner.run(**kwargs)
         stats: dict[str, dict[str, int]] = result.stats or {}
         tail = "\n".join(result.stdout.read().splitlines()[-15:])

@@ -45,6 +45,9 @@ CHECK_MODE_PHASES = tuple(p for p in PHASES if p != "verify")
 # acceptance (`rigshift accept`) runs the cards flat out for minutes and is asked for alone.
 APART = ("accept",)
 
+# The checkout's Ansible settings (forks, pinned host keys, the task timeout), for every run.
+ANSIBLE_CFG = paths.ROOT / "ansible.cfg"
+
 # Called with (phase, event) for every ansible-runner event, and with (phase, None) when a
 # phase starts, so a progress view can follow along.
 Listener = Callable[[str, Mapping[str, Any] | None], None]
@@ -59,7 +62,7 @@ class ConvergeOptions:
     check: bool = False
     diff: bool = False
     # Ansible's settings file; None runs with Ansible's defaults (bench/converge.py compares).
-    ansible_cfg: Path | None = paths.ROOT / "ansible.cfg"
+    ansible_cfg: Path | None = ANSIBLE_CFG
     # Mitogen's strategy with the settings file: one Python interpreter per host for the whole
     # phase instead of one per task (bench/converge.py measures both; docs/scale.md).
     mitogen: bool = True
@@ -351,18 +354,26 @@ def _batch_vars(options: ConvergeOptions) -> dict[str, str]:
 
 
 def _environment(options: ConvergeOptions, data_dir: Path) -> dict[str, str]:
+    env = ansible_environment(options.ansible_cfg or _empty_cfg(data_dir), options.task_timeout)
+    if options.ansible_cfg and options.mitogen:
+        env |= mitogen_environment()
+    return env
+
+
+def ansible_environment(cfg: Path = ANSIBLE_CFG, task_timeout: int | None = None) -> dict[str, str]:
+    """The environment of a playbook run through ansible-runner: the settings file `cfg` (with
+    its task timeout, or `task_timeout` seconds), the roles, the virtualenv's ansible-playbook,
+    host key checking on."""
     env = {
         # ansible-runner starts ansible-playbook in the project dir; the settings file is named
         # explicitly so the checkout's ansible.cfg applies wherever rigshift runs from.
-        "ANSIBLE_CONFIG": str(options.ansible_cfg or _empty_cfg(data_dir)),
+        "ANSIBLE_CONFIG": str(cfg),
         "ANSIBLE_ROLES_PATH": str(paths.PLAYBOOKS / "roles"),
         "PATH": tool_path(),
         **hostkeys.RUNNER_ENV,
     }
-    if options.task_timeout:
-        env["ANSIBLE_TASK_TIMEOUT"] = str(options.task_timeout)
-    if options.ansible_cfg and options.mitogen:
-        env |= mitogen_environment()
+    if task_timeout:
+        env["ANSIBLE_TASK_TIMEOUT"] = str(task_timeout)
     return env
 
 
