@@ -6,7 +6,7 @@ namespaces (not only the chart's own, never a tenant's), so the one the GPU oper
 for the DCGM exporter is scraped without extra labels. Grafana loads dashboards from ConfigMaps
 labelled `grafana_dashboard` in the monitoring namespace only; rigshift ships one for the GPUs
 and one per tenant. Grafana's admin password comes from Pulumi secret config into a Secret the
-chart reads, and stays a secret in the state. Recording rules (rules/gpu-usage.yaml) turn
+chart reads, and stays a secret in the state. Recording rules (rigshift.usage.rules) turn
 kube-state-metrics' and the DCGM exporter's series into GPU usage per tenant.
 """
 
@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import yaml
 
 from rigshift.components.admission import TENANT_LABEL
 from rigshift.components.cluster import (
@@ -31,6 +29,7 @@ from rigshift.components.cluster import (
 )
 from rigshift.model import SiteModel
 from rigshift.releases import KUBE_PROMETHEUS_STACK
+from rigshift.usage.rules import usage_rules
 
 DASHBOARD_LABEL = "grafana_dashboard"
 
@@ -85,10 +84,6 @@ def gpu_dashboard() -> str:
     )
 
 
-RULES_FILE = Path(__file__).parent / "rules" / "gpu-usage.yaml"
-# The rules' evaluation interval: each sample of a namespace:* series stands for this long.
-RULE_INTERVAL_SECONDS = 60
-
 # (title, PromQL over namespace="<tenant>", unit) of each panel of a tenant's dashboard.
 TENANT_PANELS = (
     ("GPUs held (physical)", 'namespace:rigshift_gpu_physical:sum{namespace="%s"}', "none"),
@@ -96,12 +91,6 @@ TENANT_PANELS = (
     ("GPU utilisation", 'namespace:rigshift_gpu_utilisation:ratio{namespace="%s"}', "percentunit"),
     ("GPU power", 'namespace:rigshift_gpu_power_watts:sum{namespace="%s"}', "watt"),
 )
-
-
-def usage_rules() -> dict[str, Any]:
-    """The PrometheusRule spec: the recording rules of rules/gpu-usage.yaml."""
-    rules: dict[str, Any] = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
-    return rules
 
 
 def tenant_dashboard(tenant: str) -> str:

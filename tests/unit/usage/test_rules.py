@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from rigshift.components.observability import RULES_FILE, usage_rules
 from rigshift.usage import month_queries
+from rigshift.usage.rules import RULES_FILE, rule_interval_seconds, usage_rules
 from tests.unit.usage.small_month import EXPECTED, HELD_MINUTES, RAW_SERIES, RECORDED
 
 DAY_SECONDS = 86400
@@ -53,6 +53,7 @@ def test_the_rules_file_is_what_the_stack_installs() -> None:
     assert usage_rules() == yaml.safe_load(RULES_FILE.read_text())
     [group] = usage_rules()["groups"]
     assert group["interval"] == "1m"
+    assert rule_interval_seconds() == 60
 
 
 def instant(expr: str, eval_time: str, expected: dict[str, float]) -> dict[str, Any]:
