@@ -9,12 +9,16 @@ documents every field.
 from __future__ import annotations
 
 import json
+import os
+import stat
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rigshift.model.errors import Problem, SiteError
+from rigshift.model.text import text_problems
 
 # Bounds no honest run reaches: they keep a hostile record from filling the control machine.
 Text = Annotated[str, Field(max_length=500)]
@@ -22,6 +26,9 @@ Count = Annotated[int, Field(ge=0, le=2**62)]
 Figure = Annotated[float, Field(ge=0, le=1e9)]
 Celsius = Annotated[float, Field(ge=-50, le=300)]
 MAX_RECORD_BYTES = 16 << 20
+MAX_DEPTH = 16  # a record's own strings sit 8 deep (gpus[0].telemetry.samples[0].throttle[0])
+MAX_DIGITS = 20  # 2**64 has 20
+REFUSED_TEXT_HINT = "the rig wrote it: remove the file and run `rigshift accept` on that rig again"
 
 
 class Part(BaseModel):
@@ -158,12 +165,14 @@ class AcceptanceRecord(Part):
 def parse_record(path: Path) -> AcceptanceRecord:
     """Read one record; a SiteError naming the file and the field when it is not one."""
     try:
-        size = path.stat().st_size
-        if size > MAX_RECORD_BYTES:
-            raise SiteError(path, [Problem((), f"{size} bytes: a record is at most 16 MiB")])
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        data = _parse_json(_read(path))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
         raise SiteError(path, [Problem((), f"not a JSON acceptance record ({error})")]) from None
+    # Every string is printed or written into a report somewhere: refused here, where the file
+    # and the field can be named, rather than escaped in each place that shows it.
+    problems = [replace(p, hint=REFUSED_TEXT_HINT) for p in text_problems(data)]
+    if problems:
+        raise SiteError(path, problems[:10])
     try:
         return AcceptanceRecord.model_validate(data)
     except ValidationError as error:
@@ -171,6 +180,53 @@ def parse_record(path: Path) -> AcceptanceRecord:
             Problem(tuple(e["loc"]), e["msg"] + _got(e.get("input"))) for e in error.errors()[:10]
         ]
         raise SiteError(path, problems) from None
+
+
+def _read(path: Path) -> str:
+    """The file's text, refused before reading unless it is a plain file of a record's size.
+
+    A named pipe would block every command that loads the site, and a link could make a record
+    of any file the operator can read: neither is followed or opened for reading.
+    """
+    if not stat.S_ISREG(path.lstat().st_mode):
+        raise OSError("not a regular file; a record is a plain file that `rigshift accept` keeps")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as handle:
+        # Checked again on what was opened: the name may have been swapped since lstat.
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError("not a regular file")
+        if info.st_size > MAX_RECORD_BYTES:
+            raise OSError(f"{info.st_size:,} bytes: a record is at most 16 MiB")
+        data = handle.read(MAX_RECORD_BYTES + 1)
+    if len(data) > MAX_RECORD_BYTES:
+        raise OSError("more than 16 MiB: a record is at most that")
+    return data.decode("utf-8")
+
+
+def _parse_json(text: str) -> object:
+    """JSON whose numbers and nesting a record can hold. The parser recurses and turns digits
+    into an int before any bound applies, so both are bounded here, as ValueErrors."""
+    try:
+        data = json.loads(text, parse_int=_int)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    stack: list[tuple[int, object]] = [(1, data)]
+    while stack:
+        depth, value = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ValueError(f"nested more than {MAX_DEPTH} deep")
+        if isinstance(value, dict):
+            stack.extend((depth + 1, child) for child in value.values())
+        elif isinstance(value, list):
+            stack.extend((depth + 1, child) for child in value)
+    return data
+
+
+def _int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_DIGITS:
+        raise ValueError(f"a number of {len(digits.lstrip('-')):,} digits")
+    return int(digits)
 
 
 def _got(value: object) -> str:

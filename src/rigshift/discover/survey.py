@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import ipaddress
 import math
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rigshift.catalog import default_catalog
 from rigshift.discover.common import SurveyFileError, strict_json
@@ -38,6 +39,9 @@ from rigshift.discover.system import (
     parse_lsblk,
     parse_meminfo,
 )
+from rigshift.model.text import text_problems
+
+T = TypeVar("T")
 
 # File name -> what writes it on the rig (kept in step with playbooks/roles/discover).
 FILES = {
@@ -243,7 +247,7 @@ def read_host_dir(directory: Path) -> HostSurvey:
     """
     survey = HostSurvey(host=directory.name, directory=directory)
     status = _commands(directory)
-    host = _json_file(directory / "host.json")
+    host = _checked(_json_file(directory / "host.json"), str(directory / "host.json"))
     if host:
         survey.ansible_host = _str_or_none(host.get("ansible_host"))
         survey.hostname = _str_or_none(host.get("hostname"))
@@ -265,11 +269,14 @@ def read_host_dir(directory: Path) -> HostSurvey:
         except (OSError, UnicodeDecodeError) as exc:
             raise SurveyFileError(str(path), "a readable text file", str(exc)) from None
 
-    def src(name: str) -> str:
-        return str(directory / name)
+    def parsed(name: str, parse: Callable[[str, str], T]) -> T | None:
+        """What `parse` reads in the file `name`, checked; None where it was not surveyed."""
+        if (out := text(name)) is None:
+            return None
+        return _checked(parse(out, str(directory / name)), str(directory / name))
 
-    if (xml := text("nvidia-smi.xml")) is not None:
-        survey.nvidia = parse_nvidia_smi(xml, src("nvidia-smi.xml"))
+    if (nvidia := parsed("nvidia-smi.xml", parse_nvidia_smi)) is not None:
+        survey.nvidia = nvidia
     else:
         rc = status.get("nvidia-smi.xml")
         if rc in (None, NOT_FOUND):
@@ -278,36 +285,49 @@ def read_host_dir(directory: Path) -> HostSurvey:
             survey.notes.append("nvidia-smi ran but its output was not saved")
         else:
             survey.notes.append(f"no NVIDIA driver answering (nvidia-smi exit {rc})")
-    if (out := text("lspci.txt")) is not None:
-        survey.pci = parse_lspci(out, src("lspci.txt"))
-    else:
+    survey.pci = parsed("lspci.txt", parse_lspci)
+    if survey.pci is None:
         survey.notes.append("lspci not available: riser links of driverless cards not seen")
-    if (out := text("drm.txt")) is not None:
-        survey.drm = parse_drm_cards(out, src("drm.txt"))
-    if (out := text("lsblk.json")) is not None:
-        survey.disks = parse_lsblk(out, src("lsblk.json"))
-    if (out := text("ip-addr.json")) is not None:
-        survey.nics = parse_ip_addr(out, src("ip-addr.json"))
-    if (out := text("net-speed.txt")) is not None:
-        survey.net_speeds = parse_net_speeds(out, src("net-speed.txt"))
-    if (out := text("dmidecode.txt")) is not None:
-        survey.board = parse_dmidecode(out, src("dmidecode.txt"))
-    if (survey.board is None or survey.board.board is None) and (
-        out := text("dmi.txt")
-    ) is not None:
-        survey.board = parse_dmi_id(out, src("dmi.txt"))
-    if (out := text("container.txt")) is not None and out.strip() not in ("", "none"):
-        survey.container = out.strip().splitlines()[0]
+    survey.drm = parsed("drm.txt", parse_drm_cards)
+    survey.disks = parsed("lsblk.json", parse_lsblk)
+    survey.nics = parsed("ip-addr.json", parse_ip_addr)
+    survey.net_speeds = parsed("net-speed.txt", parse_net_speeds) or {}
+    survey.board = parsed("dmidecode.txt", parse_dmidecode)
+    if survey.board is None or survey.board.board is None:
+        survey.board = parsed("dmi.txt", parse_dmi_id) or survey.board
+    container = parsed("container.txt", lambda out, _: out.strip())
+    if container not in (None, "", "none"):
+        survey.container = container.splitlines()[0]
         survey.notes.append(
             f"runs in a container ({survey.container}): CPU, RAM and disks are the machine's"
         )
-    if (out := text("cpuinfo.txt")) is not None:
-        survey.cpu = parse_cpuinfo(out, src("cpuinfo.txt"))
-    if (out := text("meminfo.txt")) is not None:
-        survey.mem_bytes = parse_meminfo(out, src("meminfo.txt"))
-    if (out := text("mining-os.txt")) is not None:
-        survey.mining_os = parse_mining_os(out, src("mining-os.txt"))
+    survey.cpu = parsed("cpuinfo.txt", parse_cpuinfo)
+    survey.mem_bytes = parsed("meminfo.txt", parse_meminfo)
+    survey.mining_os = parsed("mining-os.txt", parse_mining_os)
     return survey
+
+
+def _checked(value: T, source: str) -> T:
+    """`value` (what a parser read from the file `source`) when none of its text is something
+    a terminal or a template would act on; else a SurveyFileError naming the file and field.
+
+    Every field of a survey is printed by `rigshift discover` or written into the site file,
+    so the rig's text is refused here, before either, by the same filter as the site file's.
+    """
+    problems = text_problems(_plain(value))
+    if problems:
+        first = problems[0]
+        raise SurveyFileError(source, "plain text", f"{first.path}: {first.message}")
+    return value
+
+
+def _plain(value: object) -> object:
+    """Records as the lists and dicts the text filter walks."""
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    return value
 
 
 def read_survey_dir(directory: Path, limit: set[str] | None = None) -> list[HostSurvey]:
