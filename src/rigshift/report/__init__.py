@@ -2,11 +2,18 @@
 
 The Markdown and HTML come from `templates/report.md.j2` and `templates/report.html.j2`; the
 HTML embeds its own CSS and SVG charts (see `charts`) so that it is one self-contained file.
+
+Much of a plan's text comes from the site file and from the rigs' acceptance records: every
+value a template prints is escaped for its format, HTML by Jinja2's autoescape and Markdown by
+`markdown_text`, so that such text is shown and never obeyed (no tag, image, link, mention or
+extra table cell). Markdown the template means (bold, table borders) is written in the template
+itself, never in a printed value.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -24,11 +31,27 @@ FORMATS = ("md", "html", "json")
 FILE_NAMES = {"md": "plan.md", "html": "plan.html", "json": "plan.json"}
 
 
+# What Markdown (GitHub's, with its HTML, autolinks, mentions, math and tables) would act on
+# anywhere in a line: each is shown as itself behind a backslash.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>!|#~&@$])")
+# What would start a list where a value opens a line: '-', '+', '1.' or '1)' before a space.
+_LIST_MARKER = re.compile(r"^(?:[-+]|\d+[.)])(?=\s|$)")
+
+
+def markdown_text(value: object) -> str:
+    """`value` as Markdown text that reads as itself: one line, every special character escaped."""
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(value).splitlines()))
+    if marker := _LIST_MARKER.match(text):
+        text = f"{text[: marker.end() - 1]}\\{text[marker.end() - 1 :]}"
+    return text
+
+
 @cache
-def _environment() -> jinja2.Environment:
+def _environment(markdown: bool = False) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(paths.TEMPLATES),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",)),
+        autoescape=not markdown,
+        finalize=markdown_text if markdown else None,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -61,7 +84,7 @@ def _context(plan: SitePlan) -> dict[str, object]:
 
 def render_markdown(plan: SitePlan) -> str:
     """The plan as Markdown that reads well as a pull-request comment."""
-    return _environment().get_template("report.md.j2").render(_context(plan))
+    return _environment(markdown=True).get_template("report.md.j2").render(_context(plan))
 
 
 def render_html(plan: SitePlan) -> str:
