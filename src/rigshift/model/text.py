@@ -39,8 +39,10 @@ def text_problems(data: Any) -> list[Problem]:
         elif isinstance(value, dict):
             for key, item in value.items():
                 if isinstance(key, str) and (in_key := _FORBIDDEN.search(key)):
+                    # Not looked into: every path below it would print the key.
                     problems.append(_problem(loc, in_key.group(), key=True))
-                stack.append(((*loc, key), item))
+                else:
+                    stack.append(((*loc, key), item))
         elif isinstance(value, (list, tuple)):
             stack.extend(((*loc, i), item) for i, item in enumerate(value))
     return sorted(problems, key=lambda p: [str(part) for part in p.loc])

@@ -44,3 +44,9 @@ def test_a_control_in_a_key_is_refused_too() -> None:
 @pytest.mark.parametrize("text", ["Zürich · Ħal Far", "GeForce RTX™ 3090", "日本語", "a\u00a0b"])
 def test_ordinary_text_goes_through(text: str) -> None:
     assert text_problems({"site": {"location": text}}) == []
+
+
+def test_a_refused_key_is_not_printed_in_the_paths_below_it() -> None:
+    problems = text_problems({"gpus": {"na\x1bme": {"model": "x\x1b"}}})
+    assert [p.path for p in problems] == ["gpus"]
+    assert all("\x1b" not in p.render("record.json") for p in problems)
