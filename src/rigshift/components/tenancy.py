@@ -5,10 +5,12 @@ workloads, never edit policies, quotas or RBAC) and the ValidatingAdmissionPolic
 `admission.py`. Per tenant: a Namespace enforcing Pod Security `restricted`, labelled with its
 tenant and the node pool its pods may use (PodNodeSelector's annotation adds that selector to
 every pod); a complete ResourceQuota (GPUs, CPU, memory, ephemeral and persistent storage per
-StorageClass, claims, pods, LoadBalancer and NodePort Services); a LimitRange so that pods
-without requests still count; a default-deny NetworkPolicy with the holes the platform needs
-(DNS, the namespace itself, Prometheus scrapes, and the API where the site allows it); and the
-tenant's identity-provider group bound to `rigshift-tenant` in its namespace only.
+StorageClass, claims, pods, LoadBalancer and NodePort Services, and a count of every other kind
+of object the tenant writes) and one that admits no pod naming a PriorityClass; a LimitRange
+so that pods without requests still count; a default-deny NetworkPolicy with the holes the
+platform needs (DNS, the namespace itself, Prometheus scrapes, and the API where the site
+allows it); and the tenant's identity-provider group bound to `rigshift-tenant` in its
+namespace only.
 
 Names are checked here too, not only in the site model: a tenant named like a platform
 namespace or bound to a `system:` group would hand the platform to a customer.
@@ -37,6 +39,24 @@ NODE_SELECTOR_ANNOTATION = "scheduler.alpha.kubernetes.io/node-selector"
 # A container that asks for nothing gets this much, so it still counts against the quota.
 DEFAULT_REQUEST = {"cpu": "100m", "memory": "128Mi", "ephemeral-storage": "1Gi"}
 DEFAULT_LIMIT = {"cpu": "1", "memory": "1Gi", "ephemeral-storage": "2Gi"}
+
+# How many objects of each kind the tenant role writes (pods and claims are the site file's):
+# a count bounds what a tenant can put into etcd and take of the service range. Not its bytes:
+# each object may still hold up to about 1 MiB. Deployments keep ten old ReplicaSets each.
+OBJECT_COUNTS = {
+    "count/configmaps": "100",
+    "count/secrets": "100",
+    "count/services": "50",
+    "count/serviceaccounts": "50",
+    "count/replicationcontrollers": "20",
+    "count/deployments.apps": "50",
+    "count/replicasets.apps": "600",
+    "count/statefulsets.apps": "50",
+    "count/jobs.batch": "500",
+    "count/cronjobs.batch": "50",
+    "count/horizontalpodautoscalers.autoscaling": "50",
+    "count/poddisruptionbudgets.policy": "50",
+}
 
 READ = ["get", "list", "watch"]
 WRITE = [*READ, "create", "update", "patch", "delete", "deletecollection"]
@@ -190,7 +210,17 @@ def quota(tenant: TenantArgs, storage_class: str) -> dict[str, str]:
         "pods": str(tenant.pods),
         "services.loadbalancers": str(tenant.load_balancers),
         "services.nodeports": str(tenant.node_ports),
+        **OBJECT_COUNTS,
     }
+
+
+# A pod that names any PriorityClass (set by the Priority admission plugin, before quotas are
+# counted, from the name or a global default) is refused: tenants run at the default priority
+# and preempt nobody. The admission policy `rigshift-tenant-priority` refuses it too.
+PRIORITY_QUOTA = {
+    "hard": {"pods": "0"},
+    "scopeSelector": {"matchExpressions": [{"scopeName": "PriorityClass", "operator": "Exists"}]},
+}
 
 
 class Tenancy(pulumi.ComponentResource):
@@ -263,6 +293,10 @@ class Tenancy(pulumi.ComponentResource):
             ),
             spec={"hard": quota(tenant, args.storage_class)},
             opts=in_ns,
+        )
+        priority: Any = PRIORITY_QUOTA
+        k8s.core.v1.ResourceQuota(
+            f"{prefix}-priority", metadata=meta("rigshift-priority"), spec=priority, opts=in_ns
         )
         defaults: Any = {
             "type": "Container",

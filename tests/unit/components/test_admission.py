@@ -108,3 +108,80 @@ def test_a_namespace_without_a_node_pool_admits_no_pod() -> None:
     with pytest.raises(celpy.CELEvalError, match="no such key"):
         CEL.program(CEL.compile(nodes["expression"])).evaluate(activation)
     assert policies()["rigshift-tenant-nodes"]["failurePolicy"] == "Fail"
+
+
+@pytest.mark.parametrize(
+    "prefix", ["NVIDIA_", "NVIDIA_VISIBLE_", "N", "NVIDIA_DRIVER_CAPABILITIES"]
+)
+@pytest.mark.parametrize("where", ["containers", "initContainers", "ephemeralContainers"])
+def test_a_tenant_pod_may_not_import_variables_under_a_prefix_of_the_nvidia_names(
+    prefix: str, where: str
+) -> None:
+    # prefix + a ConfigMap's key "VISIBLE_DEVICES" would be NVIDIA_VISIBLE_DEVICES.
+    sneaky = {
+        "name": "x",
+        "image": "busybox",
+        "envFrom": [
+            {"configMapRef": {"name": "app"}},
+            {"prefix": prefix, "secretRef": {"name": "s"}},
+        ],
+    }
+    spec = pod()["spec"]
+    spec[where] = [*spec.get(where, []), sneaky]
+    [message] = verdicts("rigshift-tenant-gpu-access", {"spec": spec})
+    assert "envFrom" in message
+
+
+def test_a_tenant_pod_may_import_variables_without_a_prefix_or_under_its_own() -> None:
+    imports = [{"configMapRef": {"name": "app"}}, {"prefix": "APP_", "secretRef": {"name": "s"}}]
+    spec = pod()["spec"]
+    spec["containers"][0]["envFrom"] = imports
+    assert verdicts("rigshift-tenant-gpu-access", {"spec": spec}) == []
+
+
+@pytest.mark.parametrize("variable", GPU_ENV)
+@pytest.mark.parametrize("kind", ["ConfigMap", "Secret"])
+def test_a_tenant_configmap_or_secret_may_not_hold_an_nvidia_variable(
+    variable: str, kind: str
+) -> None:
+    # envFrom without a prefix would turn the key into the variable itself. (A Secret's
+    # stringData reaches admission merged into data.)
+    sneaky = {"kind": kind, "data": {"LOG_LEVEL": "aW5mbw==", variable: "YWxs"}}
+    [message] = verdicts("rigshift-tenant-gpu-variables", sneaky)
+    assert variable in message
+    plain = {"kind": kind, "data": {"LOG_LEVEL": "aW5mbw==", "NVIDIA_VISIBLE": "eA=="}}
+    assert verdicts("rigshift-tenant-gpu-variables", plain) == []
+    assert verdicts("rigshift-tenant-gpu-variables", {"kind": kind}) == []
+
+
+def service(**spec: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {"type": "LoadBalancer", "ports": [{"port": 443}]}
+    return {"apiVersion": "v1", "kind": "Service", "spec": base | spec}
+
+
+def test_a_tenant_service_without_external_ips_or_a_load_balancer_class_is_admitted() -> None:
+    assert verdicts("rigshift-tenant-services", service()) == []
+    assert verdicts("rigshift-tenant-services", service(externalIPs=[])) == []
+
+
+@pytest.mark.parametrize("operation", ["CREATE", "UPDATE"])
+def test_a_tenant_service_may_not_claim_external_ips(operation: str) -> None:
+    # CVE-2020-8554: kube-proxy would send traffic for the API VIP or a server to this Service.
+    capture = service(type="ClusterIP", externalIPs=["10.40.0.10"])
+    [message] = verdicts("rigshift-tenant-services", capture, operation)
+    assert "externalIPs" in message
+
+
+def test_a_tenant_service_may_not_name_a_load_balancer_class() -> None:
+    # A class MetalLB does not serve leaves the address to whatever claims that class,
+    # outside the tenant's pool.
+    [message] = verdicts("rigshift-tenant-services", service(loadBalancerClass="other.io/lb"))
+    assert "loadBalancerClass" in message
+
+
+@pytest.mark.parametrize("priority_class", ["longhorn-critical", "system-node-critical", "x"])
+def test_a_tenant_pod_may_not_name_a_priority_class(priority_class: str) -> None:
+    # longhorn-critical (1e9) would preempt other tenants' pods and the platform's.
+    [message] = verdicts("rigshift-tenant-priority", pod(priorityClassName=priority_class))
+    assert "priorityClassName" in message
+    assert verdicts("rigshift-tenant-priority", pod()) == []

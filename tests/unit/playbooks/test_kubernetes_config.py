@@ -218,11 +218,13 @@ def test_a_server_holds_the_vip_only_while_its_supervisor_port_answers() -> None
     assert "unicast_peer" not in alone  # one server: no empty peer list
 
 
-def test_servers_admit_pods_with_their_namespaces_node_selector() -> None:
+def test_servers_admit_pods_with_their_namespaces_node_selector_and_no_external_ips() -> None:
     for distribution in ("rke2", "k3s"):
         _, server = config(distribution, "s2")
+        # DenyServiceExternalIPs: no Service of any namespace may claim traffic for an address
+        # it does not own (CVE-2020-8554), such as the API VIP or a server.
         assert server["kube-apiserver-arg"] == [
-            "enable-admission-plugins=NodeRestriction,PodNodeSelector"
+            "enable-admission-plugins=NodeRestriction,PodNodeSelector,DenyServiceExternalIPs"
         ]
         _, agent = config(distribution, "a1")
         assert "kube-apiserver-arg" not in agent

@@ -146,13 +146,80 @@ def test_every_tenant_quota_limits_load_balancers_storage_and_pods(farm: Preview
     granted = {"inference-api": 16, "research-lab": 4, "university": 0}
     for tenant in farm.site.model.tenants:
         hard = named(farm, "ResourceQuota", "rigshift-quota", tenant.name)["spec"]["hard"]
-        assert set(hard) == QUOTA_KEYS
+        # Object counts (count/...) are checked against the tenant role below.
+        assert {key for key in hard if not key.startswith("count/")} == QUOTA_KEYS
         assert hard["services.loadbalancers"] == str(granted[tenant.name])
         assert hard["services.nodeports"] == "0"
         assert hard["requests.storage"] == tenant.storage_quota
         # Pods that ask for nothing still count against CPU, memory and scratch space.
         limits = named(farm, "LimitRange", "rigshift-defaults", tenant.name)["spec"]["limits"][0]
         assert set(limits["defaultRequest"]) == {"cpu", "memory", "ephemeral-storage"}
+
+
+def counted(resource: str, group: str) -> str:
+    """The ResourceQuota key that counts objects of `resource` in `group`."""
+    return f"count/{resource}.{group}" if group else f"count/{resource}"
+
+
+def test_every_kind_of_object_a_tenant_can_create_is_counted_by_its_quota(farm: Preview) -> None:
+    # Without a count, a tenant can fill etcd with ConfigMaps or the service range with Services.
+    uncounted = {
+        ("", "pods"),  # the `pods` quota
+        ("", "persistentvolumeclaims"),  # the `persistentvolumeclaims` quota
+        ("", "pods/ephemeralcontainers"),  # subresources make no objects
+    }
+    for tenant in farm.site.model.tenants:
+        rules = tenant_rules(farm, tenant.name)
+        hard = named(farm, "ResourceQuota", "rigshift-quota", tenant.name)["spec"]["hard"]
+        created = {
+            (group, resource)
+            for rule in rules
+            for group in rule["apiGroups"]
+            for resource in rule["resources"]
+            if "/" not in resource and allows(rules, group, resource, "create")
+        }
+        assert ("", "configmaps") in created
+        for group, resource in sorted(created - uncounted):
+            key = counted(resource, group)
+            assert key in hard, (tenant.name, key)
+            assert int(hard[key]) > 0, (tenant.name, key)
+        assert hard["pods"] == str(tenant.pods)
+        assert hard["persistentvolumeclaims"] == str(tenant.volume_claims)
+
+
+def scope_matches(requirement: dict[str, Any], pod_spec: dict[str, Any]) -> bool:
+    """Whether a ResourceQuota PriorityClass scope requirement matches a pod, as the API
+    server's quota evaluator decides it (pkg/quota/v1/evaluator/core/pods.go)."""
+    assert requirement["scopeName"] == "PriorityClass"
+    name = pod_spec.get("priorityClassName", "")
+    operator = requirement["operator"]
+    if operator == "Exists":
+        return name != ""
+    if operator == "DoesNotExist":
+        return False  # the label set always has the key, maybe empty
+    values = requirement["values"]
+    return (name in values) if operator == "In" else (name not in values)
+
+
+def refused_by_quota(quotas: list[dict[str, Any]], pod_spec: dict[str, Any]) -> bool:
+    """Whether a quota scoped to pods like this one allows none of them."""
+    return any(
+        q["spec"]["hard"].get("pods") == "0"
+        and all(scope_matches(r, pod_spec) for r in q["spec"]["scopeSelector"]["matchExpressions"])
+        for q in quotas
+        if "scopeSelector" in q["spec"]
+    )
+
+
+def test_a_tenant_pod_that_names_a_priority_class_is_refused_by_its_quota(farm: Preview) -> None:
+    # longhorn-critical (1e9) or system-node-critical would preempt other tenants and the platform.
+    for tenant in farm.site.model.tenants:
+        quotas = [
+            q for q in of_kind(farm, "ResourceQuota") if q["metadata"]["namespace"] == tenant.name
+        ]
+        for name in ("longhorn-critical", "system-node-critical", "system-cluster-critical"):
+            assert refused_by_quota(quotas, {"priorityClassName": name}), (tenant.name, name)
+        assert not refused_by_quota(quotas, {}), tenant.name
 
 
 def test_tenant_services_take_addresses_only_from_their_own_pool(farm: Preview) -> None:
@@ -229,7 +296,13 @@ def test_shared_services_read_only_the_platforms_namespaces(farm: Preview) -> No
 
 def test_admission_policies_bind_to_every_tenant_namespace(farm: Preview) -> None:
     policies = {p["metadata"]["name"] for p in of_kind(farm, "ValidatingAdmissionPolicy")}
-    assert policies == {"rigshift-tenant-gpu-access", "rigshift-tenant-nodes"}
+    assert policies == {
+        "rigshift-tenant-gpu-access",
+        "rigshift-tenant-gpu-variables",
+        "rigshift-tenant-nodes",
+        "rigshift-tenant-priority",
+        "rigshift-tenant-services",
+    }
     for binding in of_kind(farm, "ValidatingAdmissionPolicyBinding"):
         assert binding["spec"]["policyName"] in policies
         assert binding["spec"]["validationActions"] == ["Deny"]
