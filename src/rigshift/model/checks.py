@@ -10,7 +10,12 @@ from collections.abc import Iterator
 
 from rigshift.catalog import default_catalog, vram_fits
 from rigshift.model.errors import Problem
-from rigshift.model.schema import RESERVED_NAMESPACES, SiteModel, parse_pool_entry
+from rigshift.model.schema import (
+    RESERVED_NAMESPACES,
+    SHARED_POOL,
+    SiteModel,
+    parse_pool_entry,
+)
 
 
 def cross_field_problems(site: SiteModel) -> list[Problem]:
@@ -24,7 +29,9 @@ def cross_field_problems(site: SiteModel) -> list[Problem]:
         _gateway,
         _links_exist,
         _gpus_unique,
+        _rig_parts_unique,
         _reserved_names,
+        _tenants_apart,
         _tenant_pools,
     )
     return [problem for rule in rules for problem in rule(site)]
@@ -84,14 +91,21 @@ def _control_plane(site: SiteModel) -> Iterator[Problem]:
         if name in seen:
             yield Problem(("kubernetes", "control_plane", i), f"{name!r} is listed twice")
         seen.add(name)
-    vip = k8s.api_vip
+    vip, mgmt = k8s.api_vip, site.network.management_cidr
     if vip is not None:
-        if vip not in site.network.management_cidr:
+        if vip not in mgmt:
             yield Problem(
                 ("kubernetes", "api_vip"),
-                f"{vip} is outside network.management_cidr {site.network.management_cidr}",
+                f"{vip} is outside network.management_cidr {mgmt}",
                 "pick a free address in the management network",
             )
+        for address, what in _reserved_addresses(mgmt):
+            if vip == address:
+                yield Problem(
+                    ("kubernetes", "api_vip"),
+                    f"{vip} is the {what} of network.management_cidr {mgmt}, no host's",
+                    "pick a free host address in the management network",
+                )
         if any(rig.address == vip for rig in site.fleet.rigs):
             yield Problem(
                 ("kubernetes", "api_vip"),
@@ -135,9 +149,31 @@ def _names_unique(site: SiteModel) -> Iterator[Problem]:
             seen.add(name)
 
 
+def _reserved_addresses(
+    network: ipaddress.IPv4Network,
+) -> list[tuple[ipaddress.IPv4Address, str]]:
+    """The addresses of a network no host may take (none in a /31 or /32: RFC 3021)."""
+    if network.prefixlen >= 31:
+        return []
+    return [
+        (network.network_address, "network address"),
+        (network.broadcast_address, "broadcast address"),
+    ]
+
+
 def _load_balancer_pool(site: SiteModel) -> Iterator[Problem]:
+    net = site.network
     rig_addresses = {rig.address for rig in site.fleet.rigs}
-    for i, entry in enumerate(site.network.load_balancer_pool):
+    # A Service given one of these would answer for the router or the whole network.
+    taken = [
+        (address, f"the {what} of network.{key} {network}")
+        for key in ("management_cidr", "storage_cidr", "tenant_cidr")
+        if (network := getattr(net, key)) is not None
+        for address, what in _reserved_addresses(network)
+    ]
+    if net.gateway is not None:
+        taken.append((net.gateway, "the gateway (network.gateway)"))
+    for i, entry in enumerate(net.load_balancer_pool):
         first, last = parse_pool_entry(entry)
         clash = sorted(a for a in rig_addresses if first <= a <= last)
         if clash:
@@ -146,6 +182,13 @@ def _load_balancer_pool(site: SiteModel) -> Iterator[Problem]:
                 f"{entry} contains rig addresses ({', '.join(map(str, clash[:3]))})",
                 "use a range no rig uses",
             )
+        for address, what in taken:
+            if first <= address <= last:
+                yield Problem(
+                    ("network", "load_balancer_pool", i),
+                    f"{entry} holds {address}, {what}: MetalLB would hand it to a Service",
+                    "use a range of free host addresses",
+                )
 
 
 def _networks_apart(site: SiteModel) -> Iterator[Problem]:
@@ -264,6 +307,85 @@ def _gpus_unique(site: SiteModel) -> Iterator[Problem]:
                     "re-survey both rigs",
                 )
             seen.setdefault(entry.uuid, where)
+
+
+def _rig_parts_unique(site: SiteModel) -> Iterator[Problem]:
+    """A disk or NIC listed twice in a rig is prepared or configured twice; a MAC on two rigs
+    is one card in two places (or a typo) that DHCP and the switches would confuse. Within a
+    rig a MAC may repeat: a bond and its VLANs show their member's."""
+    macs: dict[str, tuple[int, int]] = {}
+    for i, rig in enumerate(site.fleet.rigs):
+        for part, names in (
+            ("disks", [d.name.removeprefix("/dev/") for d in rig.disks]),
+            ("nics", [n.name for n in rig.nics]),
+        ):
+            seen: dict[str, int] = {}
+            for j, name in enumerate(names):
+                if name in seen:
+                    yield Problem(
+                        ("fleet", "rigs", i, part, j, "name"),
+                        f"{name!r} is listed twice (also fleet.rigs[{i}].{part}[{seen[name]}])",
+                        "list each device once",
+                    )
+                seen.setdefault(name, j)
+        for j, nic in enumerate(rig.nics):
+            if nic.mac is None:
+                continue
+            other = macs.setdefault(nic.mac, (i, j))
+            if other[0] != i:
+                yield Problem(
+                    ("fleet", "rigs", i, "nics", j, "mac"),
+                    f"MAC {nic.mac} is also fleet.rigs[{other[0]}].nics[{other[1]}]: "
+                    "a NIC is in one rig only",
+                    "re-survey both rigs, or correct the address",
+                )
+
+
+def _tenants_apart(site: SiteModel) -> Iterator[Problem]:
+    """What keeps one tenant's nodes, rights and dashboard its own: no tenant is named after the
+    shared pool's label value (its nodes would join the pool, and other tenants' pods would take
+    their GPUs), no two share an identity-provider group (its members would administer both)
+    or a dashboard uid (Grafana keeps one of them), and none owns a control-plane server (its
+    pods would run beside etcd and the API server)."""
+    servers = set(site.kubernetes.control_plane)
+    groups: dict[str, int] = {}
+    uids: dict[str, int] = {}
+    for i, tenant in enumerate(site.tenants):
+        if tenant.name == SHARED_POOL:
+            yield Problem(
+                ("tenants", i, "name"),
+                f"{SHARED_POOL!r} is the label value of the shared pool (GPU nodes no tenant "
+                "owns): this tenant's nodes would join it, and other tenants' pods take them",
+                "pick another tenant name",
+            )
+        group = tenant.admin_group
+        if group in groups:
+            other = site.tenants[groups[group]].name
+            yield Problem(
+                ("tenants", i, "group"),
+                f"group {group!r} is also tenants[{groups[group]}]'s ({other}): its members "
+                "would administer both tenants",
+                "give each tenant a group of its own",
+            )
+        groups.setdefault(group, i)
+        uid = tenant.dashboard_uid
+        if uid in uids:
+            other = site.tenants[uids[uid]].name
+            yield Problem(
+                ("tenants", i, "name"),
+                f"its Grafana dashboard uid {uid!r} is also tenants[{uids[uid]}]'s ({other}): "
+                "uids are cut at 40 characters, and Grafana keeps one dashboard per uid",
+                "make the names differ in their first 24 characters",
+            )
+        uids.setdefault(uid, i)
+        for j, node in enumerate(tenant.nodes):
+            if node in servers:
+                yield Problem(
+                    ("tenants", i, "nodes", j),
+                    f"{node} is a control-plane server (kubernetes.control_plane): the tenant's "
+                    "pods would run beside etcd and the API server",
+                    "give the tenant agents only",
+                )
 
 
 def _reserved_names(site: SiteModel) -> Iterator[Problem]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import stat
 import types
 import typing
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from rigshift.model.checks import cross_field_problems, vram_warnings
 from rigshift.model.errors import Problem, SiteError
-from rigshift.model.schema import SiteModel
+from rigshift.model.schema import MAX_RIGS, SiteModel
 from rigshift.model.text import text_problems
 from rigshift.paths import SITE_FILE
 
@@ -35,10 +36,10 @@ class _Refused(Exception):
 
 
 class _SiteLoader(_Loader):  # type: ignore[valid-type,misc]
-    """Safe YAML without the two features that make a site file mean something else than it
+    """Safe YAML without the features that make a site file mean something else than it
     reads: aliases (a few lines of nested `*a` expand to billions of nodes, and validation would
-    walk them all) and duplicate keys (YAML keeps the last one silently: a second `gpus:` drops
-    a rig's first list)."""
+    walk them all), duplicate keys (YAML keeps the last one silently: a second `gpus:` drops
+    a rig's first list) and merge keys (`<<:` sets fields no line of the mapping names)."""
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         # The composer gives an alias the node of its anchor: a node met twice is an alias.
@@ -55,6 +56,12 @@ class _SiteLoader(_Loader):  # type: ignore[valid-type,misc]
         for key, _ in node.value:
             if isinstance(key, yaml.ScalarNode):
                 line = key.start_mark.line + 1
+                if key.tag == "tag:yaml.org,2002:merge":
+                    raise _Refused(
+                        "YAML merge keys (<<) are not allowed in a site file",
+                        "write the keys out in the mapping itself",
+                        line,
+                    )
                 if key.value in seen:
                     raise _Refused(
                         f"key {key.value!r} appears twice (lines {seen[key.value]} and {line}); "
@@ -104,6 +111,12 @@ def _read(file: Path) -> str:
 
 def parse_site(text: str, file: Path | str | None = None) -> SiteModel:
     """Validate site YAML given as text; `file` is only used to name it in errors."""
+    listed = _rigs_listed(text)
+    if listed is not None and listed[0] > MAX_RIGS:
+        count, rigs_line = listed
+        message = f"{count:,} rigs listed; a site holds at most {MAX_RIGS:,}"
+        hint = "split the fleet into several sites"
+        raise SiteError(file, [Problem(("fleet", "rigs"), message, hint, rigs_line)])
     try:
         data = yaml.load(text, Loader=_SiteLoader)
     except _Refused as exc:
@@ -136,6 +149,48 @@ def parse_site(text: str, file: Path | str | None = None) -> SiteModel:
     if problems:
         raise SiteError(file, _with_lines(text, problems))
     return site
+
+
+_FLEET = re.compile(r"^fleet:[ \t]*(?:#.*)?$", re.MULTILINE)
+_TOP_LEVEL = re.compile(r"^[^ \t\n#]", re.MULTILINE)
+_CONTENT = re.compile(r"^( *)[^ \t\n#]", re.MULTILINE)
+_ITEM = re.compile(r"^( *)-(?:[ \t]|$)", re.MULTILINE)
+
+
+def _rigs_listed(text: str) -> tuple[int, int] | None:
+    """The items of the block list under `fleet: rigs:` and the line of `rigs:`, counted from
+    the lines alone; None when the fleet is written otherwise (the model's bound still holds).
+
+    Parsing and validating 100,000 rigs takes minutes and gigabytes, counting lines a fraction
+    of a second: a fleet beyond the bound is refused before it is parsed. A rig's block scalars
+    (notes) are indented deeper than the list's items, so their lines never count.
+    """
+    fleet = _FLEET.search(text)
+    if fleet is None:
+        return None
+    top = _TOP_LEVEL.search(text, fleet.end())
+    end = top.start() if top else len(text)
+    first = _CONTENT.search(text, fleet.end(), end)
+    if first is None:
+        return None
+    indent = len(first.group(1))
+    key = re.compile(rf"^ {{{indent}}}rigs:[ \t]*(?:#.*)?$", re.MULTILINE)
+    rigs = key.search(text, fleet.end(), end)
+    if rigs is None:
+        return None
+    content = _CONTENT.search(text, rigs.end(), end)
+    item = _ITEM.match(text, content.start()) if content else None
+    if item is None or len(item.group(1)) < indent:
+        return None
+    # The list ends at a line indented less than its items, or as much but not an item.
+    depth = len(item.group(1))
+    after = re.compile(
+        rf"^(?: {{0,{depth - 1}}}[^ \t\n#]| {{{depth}}}(?!-(?:[ \t]|$))[^ \t\n#])",
+        re.MULTILINE,
+    ).search(text, item.start(), end)
+    items = re.compile(rf"^ {{{depth}}}-(?:[ \t]|$)", re.MULTILINE)
+    count = sum(1 for _ in items.finditer(text, item.start(), after.start() if after else end))
+    return count, text.count("\n", 0, rigs.start()) + 1
 
 
 def _from_pydantic(err: Any) -> Problem:

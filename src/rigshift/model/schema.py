@@ -9,13 +9,22 @@ also feeds the JSON Schema that `rigshift schema` exports for editors.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from rigshift.model.quantity import Quantity
-from rigshift.releases import compat
+from rigshift.releases import KUBERNETES, compat
 
 Redundancy = Literal["N", "N+1", "2N"]
 Name = Annotated[
@@ -67,6 +76,7 @@ MAX_KW = 1_000_000.0  # one gigawatt
 MAX_PRICE = 1e9
 MAX_VRAM_GB = 1024.0
 MAX_GPUS_PER_RIG = 64
+MAX_RIGS = 100_000
 
 
 # --- site ----------------------------------------------------------------------------------------
@@ -245,6 +255,19 @@ class Kubernetes(Strict):
     )
     airgap: Airgap = Field(default_factory=lambda: Airgap())
 
+    @field_validator("version")
+    @classmethod
+    def _version_of_the_distribution(cls, version: str, info: ValidationInfo) -> str:
+        # The installer fetches the release by this name: an rke2 build does not exist for k3s.
+        distribution = info.data.get("distribution")
+        build = version.partition("+")[2]
+        if distribution and build and not build.startswith(distribution):
+            raise ValueError(
+                f"{version} is not a {distribution} release: {distribution} versions end in "
+                f"'+{distribution}...', e.g. {KUBERNETES[distribution]}"
+            )
+        return version
+
     @property
     def minor(self) -> str:
         """'1.36' from 'v1.36.4+rke2r1': the schema version of the Kubernetes API."""
@@ -315,6 +338,13 @@ RESERVED_NAMESPACES = frozenset(
 )
 
 
+# The value of the node label `rigshift.io/tenant` (and of the namespace label
+# `rigshift.io/nodes`) on GPU nodes no tenant owns: a tenant of that name would share them.
+SHARED_POOL = "shared"
+# Grafana keeps a dashboard uid of at most 40 characters: `rigshift-tenant-<name>` is cut there.
+DASHBOARD_UID_LENGTH = 40
+
+
 class Tenant(Strict):
     """One paying customer: a namespace fenced by quota, policies and, where GPUs are
     time-sliced, nodes of its own (docs/tenancy.md)."""
@@ -362,6 +392,11 @@ class Tenant(Strict):
     @property
     def admin_group(self) -> str:
         return self.group or f"{self.name}-admins"
+
+    @property
+    def dashboard_uid(self) -> str:
+        """The uid of the tenant's Grafana dashboard."""
+        return f"rigshift-tenant-{self.name}"[:DASHBOARD_UID_LENGTH]
 
     @property
     def owns_nodes(self) -> bool:
@@ -520,14 +555,34 @@ class GpuEntry(Strict):
     )
 
 
+DISK_NAME = re.compile(r"^(/dev/)?[A-Za-z0-9_][A-Za-z0-9_.+:-]*(/[A-Za-z0-9_][A-Za-z0-9_.+:-]*)*$")
+
+
 class Disk(Strict):
-    name: str = Field(description="Kernel name or by-id path, e.g. 'sda' or 'nvme0n1'.")
+    name: str = Field(
+        max_length=255,
+        json_schema_extra={"pattern": DISK_NAME.pattern},
+        description="Kernel name or a path under /dev, e.g. 'sda', 'nvme0n1' or "
+        "'disk/by-id/nvme-eui.0025385b71b0'.",
+    )
     size_gb: float = Field(gt=0, le=1_000_000)
     kind: Literal["usb", "sd", "hdd", "ssd", "nvme"]
     role: Literal["os", "data", "none"] = Field(
         "none", description="'os' holds /; only 'data' disks are ever prepared for storage."
     )
     model: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_device(cls, name: str) -> str:
+        # The name reaches wipefs, mkfs and a mount path.
+        if not DISK_NAME.fullmatch(name):
+            raise ValueError(
+                "expected a device name ('sdb') or a path under /dev ('disk/by-id/...'): "
+                "letters, digits and _ . + : - only, no spaces, no part that is '..' or starts "
+                "with '.' or '-'"
+            )
+        return name
 
 
 class Nic(Strict):
@@ -567,7 +622,7 @@ class Rig(Strict):
 
 
 class Fleet(Strict):
-    rigs: list[Rig] = Field(min_length=1, max_length=100_000)
+    rigs: list[Rig] = Field(min_length=1, max_length=MAX_RIGS)
 
 
 # --- the whole file ------------------------------------------------------------------------------

@@ -12,11 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rigshift.model.errors import Problem
+from rigshift.model.schema import SHARED_POOL as SHARED_POOL  # re-exported by rigshift.plan
 from rigshift.model.schema import SiteModel, Tenant
 from rigshift.plan.assess import Assessment, RigAssessment
-
-# The value of the node label `rigshift.io/tenant` on kept GPU nodes that no tenant owns.
-SHARED_POOL = "shared"
 
 
 @dataclass(frozen=True)
@@ -104,7 +102,7 @@ def owned_nodes(
                     Problem(
                         ("tenants", i, "nodes_by_class", klass),
                         f"{count} {klass} nodes asked, {len(free)} left that no tenant owns "
-                        "(control-plane servers are given by name only)",
+                        "(control-plane servers are never a tenant's)",
                         f"ask for at most {len(free)}, or keep more {klass} GPUs",
                     )
                 )
