@@ -9,7 +9,9 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 import rigshift.accept
 from rigshift.accept import HostVerdict, judge, parse_record
@@ -116,29 +118,34 @@ def _print(
         table.add_column(column)
     for host, verdict in sorted(verdicts.items()):
         if not verdict.gpus:
-            console.print(f"NOTE: {host}: {verdict.note}", highlight=False)
+            console.print(f"NOTE: {escape(host)}: {escape(verdict.note or '')}", highlight=False)
             continue
         for gpu in verdict.gpus:
             figures = "\n".join(
                 f"{f.name}: {f.achieved:g}/{f.expected:g} {f.unit} ({f.ratio:.0%})"
                 for f in gpu.figures
             )
+            # Values from a rig's record are shown as text, never read as rich markup.
             table.add_row(
-                host,
-                gpu.label,
-                gpu.model or "unknown",
-                f"[{_STYLE[gpu.outcome]}]{gpu.outcome}[/]",
-                figures,
-                "\n".join(gpu.reasons) or "-",
+                Text(host),
+                Text(gpu.label),
+                Text(gpu.model or "unknown"),
+                Text(gpu.outcome, style=_STYLE[gpu.outcome]),
+                Text(figures),
+                Text("\n".join(gpu.reasons) or "-"),
             )
     if table.row_count:
         console.print(table)
     for host in skipped:
-        console.print(f"NOTE: {host}: not tested: the plan keeps no GPU on it", highlight=False)
+        console.print(
+            f"NOTE: {escape(host)}: not tested: the plan keeps no GPU on it", highlight=False
+        )
     for host, why in sorted(refused.items()):
-        console.print(f"[bold red]{host}: record refused[/]\n{why}", highlight=False)
+        console.print(
+            f"[bold red]{escape(host)}: record refused[/]\n{escape(why)}", highlight=False
+        )
     if verdicts:
-        console.print(f"Records kept in {shown(kept_in)}", highlight=False)
+        console.print(f"Records kept in {escape(shown(kept_in))}", highlight=False)
 
 
 def _json(

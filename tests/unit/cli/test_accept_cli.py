@@ -104,3 +104,17 @@ def test_kept_records_feed_the_next_load_of_the_site(tmp_path: Path, lab_site_te
     (site_dir / "site.yaml").write_text(lab_site_text)
     write(site_dir / "generated" / "acceptance", "lab-1", json.loads(cards_of_lab_1()))
     assert {g.acceptance for g in Site.load(site_dir).assessment.rig("lab-1").gpus} == {"pass"}
+
+
+def test_text_from_a_record_is_shown_as_written_never_read_as_markup(
+    run_accept: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # rich would read "[/bold]" as closing a tag it never opened (a traceback), and "[link=]"
+    # as a terminal hyperlink; a record is the rig's word, shown as text.
+    markup = "[/bold][link=https://example.invalid]x[/link]"
+    monkeypatch.setenv("COLUMNS", "400")  # the table on one line per row
+    done = run_accept({"lab-1": cards_of_lab_1({"errors": {"vram": markup}})}, [])
+    assert isinstance(done.exception, SystemExit), done.exception
+    assert done.exit_code == 1, done.output
+    assert "the vram test did not finish:" in done.output
+    assert "[/bold]" in done.output and "[link=https://example.invalid]" in done.output
