@@ -310,20 +310,23 @@ def _gpus_unique(site: SiteModel) -> Iterator[Problem]:
 
 
 def _rig_parts_unique(site: SiteModel) -> Iterator[Problem]:
-    """A disk or NIC listed twice in a rig is prepared or configured twice; a MAC on two rigs
-    is one card in two places (or a typo) that DHCP and the switches would confuse. Within a
-    rig a MAC may repeat: a bond and its VLANs show their member's."""
+    """A disk, NIC or GPU (by bus id) listed twice in a rig is prepared, configured or counted
+    twice; a MAC on two rigs is one card in two places (or a typo) that DHCP and the switches
+    would confuse. Within a rig a MAC may repeat: a bond and its VLANs show their member's."""
     macs: dict[str, tuple[int, int]] = {}
     for i, rig in enumerate(site.fleet.rigs):
-        for part, names in (
-            ("disks", [d.name.removeprefix("/dev/") for d in rig.disks]),
-            ("nics", [n.name for n in rig.nics]),
+        for part, key, names in (
+            ("disks", "name", [d.name.removeprefix("/dev/") for d in rig.disks]),
+            ("nics", "name", [n.name for n in rig.nics]),
+            ("gpus", "bus_id", [g.bus_id for g in rig.gpus]),
         ):
             seen: dict[str, int] = {}
             for j, name in enumerate(names):
+                if name is None:
+                    continue
                 if name in seen:
                     yield Problem(
-                        ("fleet", "rigs", i, part, j, "name"),
+                        ("fleet", "rigs", i, part, j, key),
                         f"{name!r} is listed twice (also fleet.rigs[{i}].{part}[{seen[name]}])",
                         "list each device once",
                     )

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -115,6 +116,24 @@ class Site(Strict):
 # --- network -------------------------------------------------------------------------------------
 
 
+IFNAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$")
+
+
+def _interface_name(name: str) -> str:
+    # The name reaches systemd-networkd unit files, by file name and by content.
+    if not IFNAME.fullmatch(name):
+        raise ValueError(
+            "expected a kernel interface name ('eth0', 'enp3s0f1'): at most 15 letters, "
+            "digits and _ . -, not starting with '.' or '-'"
+        )
+    return name
+
+
+InterfaceName = Annotated[
+    str, Field(json_schema_extra={"pattern": IFNAME.pattern}), AfterValidator(_interface_name)
+]
+
+
 class Uplink(Strict):
     name: str
     speed_gbps: float = Field(gt=0, le=1600)
@@ -129,7 +148,7 @@ class BgpPeer(Strict):
 
 class Bond(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9._-]{0,14}$", description="Kernel name, e.g. 'bond0'.")
-    members: list[str] = Field(min_length=1, description="NICs the bond aggregates.")
+    members: list[InterfaceName] = Field(min_length=1, description="NICs the bond aggregates.")
     mode: Literal["802.3ad", "active-backup", "balance-alb", "balance-tlb", "balance-xor"] = Field(
         "802.3ad", description="Bonding mode; default: 802.3ad (LACP, needs switch support)."
     )
@@ -140,16 +159,16 @@ class Vlan(Strict):
         pattern=r"^[a-z][a-z0-9._-]{0,14}$", description="Kernel name, e.g. 'vlan20'."
     )
     id: int = Field(ge=1, le=4094, description="802.1Q VLAN id.")
-    link: str = Field(description="NIC or bond that carries the tagged frames.")
+    link: InterfaceName = Field(description="NIC or bond that carries the tagged frames.")
 
 
 class NetworkLayout(Strict):
     """Which link carries which network on every rig (rigs of one site are cabled alike)."""
 
-    storage: str | None = Field(
+    storage: InterfaceName | None = Field(
         None, description="NIC, bond or VLAN for storage_cidr; default: none (shares management)."
     )
-    tenant: str | None = Field(
+    tenant: InterfaceName | None = Field(
         None, description="NIC, bond or VLAN for tenant_cidr; default: none (shares management)."
     )
     bonds: list[Bond] = Field(default_factory=list)
@@ -586,7 +605,7 @@ class Disk(Strict):
 
 
 class Nic(Strict):
-    name: str
+    name: InterfaceName
     speed_gbps: float = Field(gt=0, le=1600)
     mac: str | None = Field(None, pattern=r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
 

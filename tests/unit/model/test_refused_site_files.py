@@ -65,6 +65,15 @@ CASES = {
         "fleet.rigs[0].disks[1].name",
         "disk",
     ),
+    "a NIC name with a path in it": Case(
+        "[{name: eth0, speed_gbps: 1},",
+        "[{name: eth0/../../x, speed_gbps: 1},",
+        "fleet.rigs[0].nics[0].name",
+        "interface name",
+    ),
+    "a storage link with a space": Case(
+        "storage: eth1", "storage: 'eth1 x'", "network.layout.storage", "interface name"
+    ),
     "a disk listed twice": Case(
         "{name: sdb, size_gb: 240",
         "{name: sda, size_gb: 240",
@@ -75,6 +84,13 @@ CASES = {
         "{name: eth2, speed_gbps: 1}]",
         "{name: eth2, speed_gbps: 1}, {name: eth2, speed_gbps: 10}]",
         "fleet.rigs[0].nics[3].name",
+        "twice",
+    ),
+    "a GPU listed twice": Case(
+        "- {model: RTX 3090, count: 2, link: {gen: 3, width: 1}}",
+        "- {model: RTX 3090, bus_id: '00000000:01:00.0'}\n"
+        "        - {model: RTX 3090, bus_id: '00000000:01:00.0'}",
+        "fleet.rigs[0].gpus[1].bus_id",
         "twice",
     ),
     "one MAC on two rigs": Case(
