@@ -59,6 +59,8 @@ def scaled(rigs: int) -> dict[str, Any]:
     while len(fleet) < rigs:
         clone = dict(originals[len(fleet) % len(originals)])
         clone.update(name=f"rig-{len(fleet):05d}", address=next(free))
+        # A copy is another machine: its NICs' addresses are not known (a MAC is one rig's).
+        clone["nics"] = [{k: v for k, v in n.items() if k != "mac"} for n in clone["nics"]]
         fleet.append(clone)
     data["fleet"]["rigs"] = fleet
     return data

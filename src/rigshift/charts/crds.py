@@ -19,6 +19,14 @@ import jsonschema
 
 ObjectKey = tuple[str, str, str]  # (group, version, kind)
 
+# JSON has one number type: 65001.0 goes over the wire as 65001, and the API server takes it
+# for an integer. Pulumi hands every number back as a float, so Draft 4's stricter `integer`
+# (no float at all) would refuse what the API server accepts.
+_JSON_INTEGERS = jsonschema.Draft4Validator.TYPE_CHECKER.redefine(
+    "integer", lambda _, value: jsonschema.Draft7Validator.TYPE_CHECKER.is_type(value, "integer")
+)
+_Validator = jsonschema.validators.extend(jsonschema.Draft4Validator, type_checker=_JSON_INTEGERS)
+
 
 @dataclass(frozen=True)
 class CrdVersion:
@@ -26,8 +34,8 @@ class CrdVersion:
     schema: dict[str, Any]
 
     @cached_property
-    def validator(self) -> jsonschema.Draft4Validator:
-        return jsonschema.Draft4Validator(_strict(self.schema))
+    def validator(self) -> jsonschema.protocols.Validator:
+        return _Validator(_strict(self.schema))
 
 
 def index_crds(objects: list[dict[str, Any]]) -> dict[ObjectKey, CrdVersion]:

@@ -27,7 +27,7 @@ from rigshift.components.cluster import (
     resources,
     system_namespace,
 )
-from rigshift.model import SiteModel
+from rigshift.model import SiteModel, Tenant
 from rigshift.releases import KUBE_PROMETHEUS_STACK
 from rigshift.usage.rules import usage_rules
 
@@ -93,12 +93,12 @@ TENANT_PANELS = (
 )
 
 
-def tenant_dashboard(tenant: str) -> str:
+def tenant_dashboard(tenant: Tenant) -> str:
     """The dashboard of one tenant's GPU usage (the recording rules' series)."""
-    panels = [(title, expr % tenant, unit) for title, expr, unit in TENANT_PANELS]
+    panels = [(title, expr % tenant.name, unit) for title, expr, unit in TENANT_PANELS]
     return dashboard(
-        f"rigshift-tenant-{tenant}"[:40],
-        f"rigshift / tenant {tenant}",
+        tenant.dashboard_uid,  # the model refuses two tenants whose uids would collide
+        f"rigshift / tenant {tenant.name}",
         ["rigshift", "tenant", "gpu"],
         "now-30d",
         panels,
@@ -113,7 +113,7 @@ class ObservabilityArgs:
     grafana_admin_password: pulumi.Output[str]
     charts: ChartSource = field(default_factory=ChartSource)
     server_addresses: list[str] = field(default_factory=list)
-    tenants: list[str] = field(default_factory=list)
+    tenants: list[Tenant] = field(default_factory=list)
 
     @classmethod
     def from_site(
@@ -131,7 +131,7 @@ class ObservabilityArgs:
             grafana_admin_password,
             charts or ChartSource(),
             [str(site.rig(name).address) for name in site.kubernetes.control_plane],
-            [t.name for t in site.tenants],
+            list(site.tenants),
         )
 
 
@@ -160,13 +160,13 @@ class Observability(pulumi.ComponentResource):
         )
         for tenant in args.tenants:
             k8s.core.v1.ConfigMap(
-                f"{name}-tenant-{tenant}-dashboard",
+                f"{name}-tenant-{tenant.name}-dashboard",
                 metadata={
-                    "name": f"rigshift-tenant-{tenant}",
+                    "name": f"rigshift-tenant-{tenant.name}",
                     "namespace": namespace.metadata.name,
                     "labels": {DASHBOARD_LABEL: "1"},
                 },
-                data={f"rigshift-tenant-{tenant}.json": tenant_dashboard(tenant)},
+                data={f"rigshift-tenant-{tenant.name}.json": tenant_dashboard(tenant)},
                 opts=child,
             )
         k8s.core.v1.Secret(

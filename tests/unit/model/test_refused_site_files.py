@@ -6,7 +6,6 @@ the field; the site loads through `Site.load`, so the plan's refusals count too.
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 
 from rigshift.cli import main
 from rigshift.model import SiteError, load, parse_site
-from rigshift.model.schema import SiteModel, Tenant
+from rigshift.model.schema import SiteModel
 from rigshift.site import Site
 
 LAB_TENANT = (
@@ -246,11 +245,3 @@ def test_the_count_passes_a_full_fleet_and_counts_rigs_only(
     with pytest.raises(SiteError) as raised:
         parse_site(_fleet(3) + rig, "site.yaml")
     assert raised.value.paths == ["fleet.rigs[3].notes"]
-
-
-def test_the_dashboard_uid_checked_is_the_one_the_stack_writes() -> None:
-    pytest.importorskip("pulumi")
-    from rigshift.components.observability import tenant_dashboard
-
-    tenant = Tenant.model_validate({"name": "a" * 63})
-    assert json.loads(tenant_dashboard(tenant.name))["uid"] == tenant.dashboard_uid

@@ -54,7 +54,7 @@ def test_a_tenants_quota_is_what_its_own_nodes_hold() -> None:
     shares = tenant_shares(site, assessment)
     r1, r4 = assessment.rig("r1"), assessment.rig("r4")
     # r1's best class is train (1 replica); beta gets r4, the first infer agent (r3 is the
-    # control-plane server: given by name only), at 2 replicas per GPU.
+    # control-plane server, never a tenant's), at 2 replicas per GPU.
     assert (r1.best_class, r4.best_class) == ("train", "infer")
     assert shares["alpha"].nodes == ("r1",) and shares["alpha"].gpus == r1.kept_gpus
     assert shares["beta"].nodes == ("r4",)

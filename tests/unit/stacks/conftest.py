@@ -52,6 +52,8 @@ def scaled_fleet(data: dict[str, Any], rigs: int) -> dict[str, Any]:
         clone = dict(originals[len(fleet) % len(originals)])
         clone["name"] = f"rig-{len(fleet):05d}"
         clone["address"] = next(addresses)
+        # A copy is another machine: its NICs' addresses are not known (a MAC is one rig's).
+        clone["nics"] = [{k: v for k, v in n.items() if k != "mac"} for n in clone["nics"]]
         fleet.append(clone)
     data["fleet"]["rigs"] = fleet
     return data

@@ -192,6 +192,9 @@ def test_bgp_peers_replace_l2_announcements(make_site: MakeSite) -> None:
         preview, "L2Advertisement"
     )
     assert validate(preview) == []
+    # Against MetalLB's CRD too, as `rigshift preview` checks it: the AS numbers come back
+    # from Pulumi as floats (65001.0), which JSON and the API server take as integers.
+    assert check_site(preview.site, need_charts()).problems == []
 
 
 def test_a_quota_that_is_not_a_quantity_never_reaches_the_program(make_site: MakeSite) -> None:
@@ -248,6 +251,8 @@ def test_prometheus_scrapes_the_dcgm_exporter_and_grafana_loads_the_gpu_dashboar
         board = dashboards[f"rigshift-tenant-{tenant.name}"]["data"]
         text = board[f"rigshift-tenant-{tenant.name}.json"]
         assert f'namespace=\\"{tenant.name}\\"' in text, text
+        # The uid the model keeps unique among tenants (after Grafana's cut to 40 characters).
+        assert json.loads(text)["uid"] == tenant.dashboard_uid
 
 
 def test_the_stack_files_plain_settings_reach_the_program(tmp_path: Path) -> None:
