@@ -214,6 +214,12 @@ def product_error(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor, rows: list[
     return float(((c[rows].double() - reference).abs() / allowed).max())
 
 
+def _figure(value: float) -> float:
+    """A measured rate to four significant figures: a fixed number of decimals would round a
+    slow device's rate (a CPU in the tests, a loaded one) to 0, which reads as no work done."""
+    return float(f"{value:.4g}")
+
+
 def compute_test(
     device: torch.device, seconds: float, size: int = 8192, dtype: torch.dtype | None = None
 ) -> dict[str, Any]:
@@ -255,7 +261,7 @@ def compute_test(
         "precision": str(dtype).removeprefix("torch."),
         "size": size,
         "iterations": iterations,
-        "tflops": round(2 * size**3 * iterations / timed / 1e12, 3),
+        "tflops": _figure(2 * size**3 * iterations / timed / 1e12),
         "mismatched_elements": int(errors),
         "reference_error": round(reference_error, 4),
         "reference_ok": reference_error <= 1.0,
@@ -283,9 +289,9 @@ def bandwidth_test(
     )
     _release(device)
     return {
-        "device_copy_gbps": round(device_copy / 1e9, 2),
-        "host_to_device_gbps": round(h2d / 1e9, 3),
-        "device_to_host_gbps": round(d2h / 1e9, 3),
+        "device_copy_gbps": _figure(device_copy / 1e9),
+        "host_to_device_gbps": _figure(h2d / 1e9),
+        "device_to_host_gbps": _figure(d2h / 1e9),
         "copy_bytes": size_bytes,
         "host_copy_bytes": host_bytes,
         "pinned": pinned,
