@@ -19,6 +19,7 @@ from rigshift.discover import (
 from rigshift.errors import RunFailed, UserError
 from rigshift.files import write_atomic
 from rigshift.model import SiteError, parse_site
+from rigshift.model.schema import RESERVED_RIG_NAMES
 from rigshift.paths import SiteLayout
 
 
@@ -115,6 +116,14 @@ def _survey(
 ) -> tuple[list[HostSurvey], list[str]]:
     known_hosts = None
     if hosts:
+        # A bare `localhost` would be the control machine reached over SSH, and every task the
+        # survey delegates to the control machine would follow it there.
+        taken = sorted({h.strip() for h in hosts.split(",")} & RESERVED_RIG_NAMES)
+        if taken:
+            raise UserError(
+                f"--hosts: {', '.join(taken)}: Ansible's name for the control machine or a "
+                "group, never a rig's; give the rigs' addresses ('10.0.0.21')"
+            )
         inventory = [hosts.rstrip(",") + ","]
         # Only the named hosts, even where an -i source (connection vars) lists more.
         pattern = hosts.rstrip(",")

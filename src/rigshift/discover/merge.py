@@ -115,6 +115,12 @@ def merge_fleet(text: str, surveys: list[HostSurvey], source: str = "site.yaml")
                 rig["address"] = _typed(address)
             rigs.append(rig)
             result.added.append(name)
+            if survey.hostname and survey.hostname != name:
+                # Shown, never written: read_host_dir refused control characters in it.
+                result.notes.append(
+                    f"{name}: the rig calls itself {survey.hostname!r}; rename it in the site "
+                    "file if you like (a rig is matched by its address when the name differs)"
+                )
         before = _plain(rig)
         result.notes += [f"{rig['name']}: {note}" for note in _update_rig(rig, survey)]
         if str(rig["name"]) not in result.added:
@@ -145,12 +151,16 @@ def _find_rig(rigs: CommentedSeq, survey: HostSurvey) -> CommentedMap | None:
 
 
 def _rig_name(survey: HostSurvey) -> str:
-    """The inventory name if it is a valid rig name, else the host's own name, made one."""
-    for candidate in (survey.host, survey.hostname or ""):
-        name = re.sub(r"[^a-z0-9-]+", "-", candidate.lower()).strip("-")[:63]
-        if name and not _is_ip(candidate):
-            return name
-    return re.sub(r"[^a-z0-9-]+", "-", survey.host.lower()).strip("-") or "rig"
+    """The inventory name made a rig name; `rig-10-0-0-21` for a host surveyed by address.
+
+    Never the host name the rig reports: a rig that calls itself `localhost` would receive
+    every task meant for the control machine, and one that calls itself after another rig
+    would take that rig's name.
+    """
+    name = survey.host
+    if _is_ip(name):
+        name = f"rig-{name}"
+    return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63].rstrip("-") or "rig"
 
 
 def _is_ip(text: str) -> bool:

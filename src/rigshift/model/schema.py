@@ -610,8 +610,51 @@ class Nic(Strict):
     mac: str | None = Field(None, pattern=r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
 
 
+# The groups of the rendered inventory (generated/hosts.yml), in the order they appear there;
+# every playbook targets one of these.
+INVENTORY_GROUPS = (
+    "rigs",
+    "gpu_nodes",
+    "k8s_servers",
+    "k8s_agents",
+    "retire",
+    "gpu_train",
+    "gpu_infer",
+    "gpu_legacy",
+)
+# Names Ansible reads as something other than a rig: `localhost` is the control machine, where
+# every `delegate_to: localhost` task runs (the cluster-admin kubeconfig, the evidence records);
+# a host named like a group is matched by every pattern that names the group.
+RESERVED_RIG_NAMES = frozenset({"localhost", "all", "ungrouped", *INVENTORY_GROUPS})
+# Digits alone, or 0x and hex digits, are an IPv4 address to ssh and the resolver
+# (2130706433 and 0x7f000001 are 127.0.0.1).
+ADDRESS_LIKE = re.compile(r"^([0-9]+|0x[0-9a-f]*)$")
+
+
+def _rig_name(name: str) -> str:
+    if name == "localhost":
+        raise ValueError(
+            "'localhost' is the control machine to Ansible: every task meant for it would go "
+            "to this rig; expected a name of the rig's own ('rig-01')"
+        )
+    if name in RESERVED_RIG_NAMES:
+        raise ValueError(
+            f"{name!r} is the name of an Ansible group: every play for that group would "
+            "target this rig by name; expected a name of the rig's own ('rig-01')"
+        )
+    if ADDRESS_LIKE.fullmatch(name):
+        raise ValueError(
+            f"{name!r} reads as an IPv4 address: ssh would reach that address; expected a "
+            "name of the rig's own ('rig-01')"
+        )
+    return name
+
+
+RigName = Annotated[Name, AfterValidator(_rig_name)]
+
+
 class Rig(Strict):
-    name: Name
+    name: RigName
     address: IPv4Address = Field(description="Management address Ansible reaches.")
     board: str = ""
     cpu: str = ""

@@ -19,22 +19,10 @@ if TYPE_CHECKING:
     from rigshift.site import Site
 
 
-# Groups in the order they appear in hosts.yml; every playbook targets one of these.
-GROUPS = (
-    "rigs",
-    "gpu_nodes",
-    "k8s_servers",
-    "k8s_agents",
-    "retire",
-    "gpu_train",
-    "gpu_infer",
-    "gpu_legacy",
-)
-
-
 def groups(site: SiteModel, assessment: Assessment) -> dict[str, list[str]]:
-    """Group name -> host names. Rigs keep the site file's order; servers keep the
-    control-plane order, because the first server bootstraps the cluster."""
+    """Group name -> host names, one entry per group of `model.schema.INVENTORY_GROUPS` (the
+    names no rig may take; a test keeps the two equal). Rigs keep the site file's order;
+    servers keep the control-plane order, because the first server bootstraps the cluster."""
     verdicts = {rig.name: rig for rig in assessment.rigs}
     names = [rig.name for rig in site.fleet.rigs]
     kept = [n for n in names if verdicts[n].kept_gpus > 0]

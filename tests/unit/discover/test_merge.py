@@ -126,13 +126,14 @@ def test_new_rig_is_added_with_the_address_ansible_reached(tmp_path: Path) -> No
     assert [d.role for d in rig.disks] == ["os", "none"]
 
 
-def test_a_first_survey_by_address_names_the_rig_after_its_hostname(tmp_path: Path) -> None:
+def test_a_first_survey_by_address_names_the_rig_after_its_address(tmp_path: Path) -> None:
+    # Not after the host name it reports: a rig is never named after what it says about itself.
     folder = host_dir(tmp_path, "10.0.0.21", "10.0.0.21")
     (folder / "host.json").write_text(
         json.dumps({"ansible_host": "10.0.0.21", "hostname": "Rig21"})
     )
     result = merge_fleet(SITE, [read_host_dir(folder)])
-    assert result.added == ["rig21"]
+    assert result.added == ["rig-10-0-0-21"]
 
 
 def test_a_first_survey_fills_an_empty_fleet(tmp_path: Path) -> None:
