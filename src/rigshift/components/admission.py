@@ -17,8 +17,9 @@ against the Kubernetes schemas (`rigshift preview`). They apply to every namespa
   servers' DenyServiceExternalIPs admission refuses them in every namespace) and no
   `loadBalancerClass` (MetalLB, which gives a tenant addresses from its own pool only, serves
   Services without one).
-- Pods only on the tenant's nodes: `nodeSelector` names the pool the namespace is given
-  (`rigshift.io/nodes`: the tenant's own nodes or the shared pool), and a new pod never names
+- Pods only on the tenant's nodes: `nodeSelector` gives the node pool label
+  (rigshift.labels.NODE_POOL_LABEL, which no node can set on itself) the pool the namespace is
+  given (`rigshift.io/nodes`: the tenant's own nodes or the shared pool), and a new pod never names
   its node (which would skip the scheduler). PodNodeSelector admission adds the selector to
   pods that have none (servers' `enable-admission-plugins`); this policy refuses the rest.
 """
@@ -27,6 +28,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from rigshift.labels import NODE_POOL_LABEL
+
+# Namespace labels, set by the platform only.
 TENANT_LABEL = "rigshift.io/tenant"
 NODES_LABEL = "rigshift.io/nodes"
 GPU_ENV = ("NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES")
@@ -149,11 +153,11 @@ def policies() -> dict[str, dict[str, Any]]:
             "validations": [
                 {
                     "expression": "has(object.spec.nodeSelector)"
-                    f" && '{TENANT_LABEL}' in object.spec.nodeSelector"
-                    f" && object.spec.nodeSelector['{TENANT_LABEL}']"
+                    f" && '{NODE_POOL_LABEL}' in object.spec.nodeSelector"
+                    f" && object.spec.nodeSelector['{NODE_POOL_LABEL}']"
                     f" == namespaceObject.metadata.labels['{NODES_LABEL}']",
                     "messageExpression": f"'pods of this namespace run on nodes labelled "
-                    f"{TENANT_LABEL}=' + namespaceObject.metadata.labels['{NODES_LABEL}']"
+                    f"{NODE_POOL_LABEL}=' + namespaceObject.metadata.labels['{NODES_LABEL}']"
                     f" + ' only: set that nodeSelector'",
                     "reason": "Forbidden",
                 },

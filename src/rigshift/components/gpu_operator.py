@@ -15,7 +15,8 @@ What the site keeps decides the values (`gpu_operator_values`, the one function 
   NVIDIA_VISIBLE_DEVICES in an unprivileged pod selects nothing (the gpu phase also sets the
   toolkit's accept-nvidia-visible-devices-envvar-when-unprivileged = false).
 - `gpu.sharing: time-slicing`: a device-plugin ConfigMap with one config per GPU class; a
-  node's `nvidia.com/device-plugin.config` label (its `rigshift.io/gpu-class`) picks its config.
+  node's `nvidia.com/device-plugin.config` label (its GPU class, set with its GPU class label
+  from the control machine: rigshift.labels) picks its config.
   The operator does not watch that ConfigMap, so a checksum of it rides in the device plugin's
   environment: a changed replica count changes the pod template and restarts the plugin.
 - `mig.strategy: none` unless MIG-capable parts (A100/A30/H100 class) are kept; the MIG manager
@@ -45,6 +46,7 @@ from rigshift.components.cluster import (
     helm_release,
     system_namespace,
 )
+from rigshift.labels import GPU_CLASS_LABEL as GPU_CLASS_LABEL  # storage tolerates it too
 from rigshift.model import SiteModel
 from rigshift.plan import KEPT, Assessment
 from rigshift.releases import GPU_OPERATOR, compat
@@ -58,10 +60,9 @@ OPEN_MODULE_MIN_CC = 7.5  # NVIDIA's open kernel module needs Turing or newer
 # Only the data-centre parts of these families implement MIG.
 MIG_MODEL_PREFIXES = ("A100", "A30", "A800", "H100", "H200", "H800", "GH200", "B200", "GB200")
 
-# The kubernetes phase taints legacy (Pascal) nodes with rigshift.io/gpu-class=legacy so only
-# CUDA 12 images land there; the operator's daemonsets and NFD must still run on them. The
-# chart's own defaults are repeated because setting a list replaces it.
-GPU_CLASS_LABEL = "rigshift.io/gpu-class"
+# The kubernetes phase taints legacy (Pascal) nodes with <GPU class label>=legacy so only CUDA
+# 12 images land there; the operator's daemonsets and NFD must still run on them. The chart's
+# own defaults are repeated because setting a list replaces it.
 GPU_CLASS_TOLERATION = {
     "key": GPU_CLASS_LABEL,
     "operator": "Exists",

@@ -27,6 +27,7 @@ from rigshift.components.cluster import (
     resources,
     system_namespace,
 )
+from rigshift.labels import GPU_CLASS_LABEL, NODE_POOL_LABEL
 from rigshift.model import SiteModel, Tenant
 from rigshift.releases import KUBE_PROMETHEUS_STACK
 from rigshift.usage.rules import usage_rules
@@ -225,8 +226,9 @@ GRAFANA_SIDECAR_RULE: k8s.rbac.v1.PolicyRuleArgsDict = {
     "resources": ["configmaps"],
     "verbs": ["get", "watch", "list"],
 }
-# Node labels kube-state-metrics exports (as label_rigshift_io_*), for usage per node pool.
-NODE_LABELS_EXPORTED = "nodes=[rigshift.io/tenant,rigshift.io/gpu-class]"
+# Node labels kube-state-metrics exports (as kube_node_labels' label_<key, with every character
+# outside [a-zA-Z0-9_] made _>), for usage per node pool and GPU class.
+NODE_LABELS_EXPORTED = f"nodes=[{NODE_POOL_LABEL},{GPU_CLASS_LABEL}]"
 
 
 def observability_values(args: ObservabilityArgs) -> dict[str, Any]:

@@ -26,6 +26,7 @@ import pulumi_kubernetes as k8s
 
 from rigshift.components.admission import NODES_LABEL, TENANT_LABEL, binding, policies
 from rigshift.components.cluster import API_PORT, MONITORING_NAMESPACE
+from rigshift.labels import NODE_POOL_LABEL
 from rigshift.model import SiteModel
 from rigshift.model.schema import RESERVED_NAMESPACES, parse_pool_entry
 from rigshift.plan import SHARED_POOL, Assessment, tenant_shares
@@ -128,7 +129,7 @@ class TenantArgs:
     physical_gpus: int
     sliced: bool
     pool: str
-    """`rigshift.io/tenant` value of the nodes its pods may run on (own nodes or shared)."""
+    """Node pool label value of the nodes its pods may run on (own nodes or shared)."""
     cpu_quota: str
     memory_quota: str
     ephemeral_storage_quota: str
@@ -269,7 +270,7 @@ class Tenancy(pulumi.ComponentResource):
             metadata={
                 "name": tenant.name,
                 "labels": {**pod_security, TENANT_LABEL: tenant.name, NODES_LABEL: tenant.pool},
-                "annotations": {NODE_SELECTOR_ANNOTATION: f"{TENANT_LABEL}={tenant.pool}"},
+                "annotations": {NODE_SELECTOR_ANNOTATION: f"{NODE_POOL_LABEL}={tenant.pool}"},
             },
             opts=pulumi.ResourceOptions(parent=self),
         )

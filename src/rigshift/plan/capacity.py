@@ -31,7 +31,8 @@ class TenantShare:
 
     @property
     def pool(self) -> str:
-        """The value of `rigshift.io/tenant` on the nodes its pods may run on."""
+        """The value of the node pool label (rigshift.labels.NODE_POOL_LABEL) on the nodes its
+        pods may run on."""
         return self.name if self.nodes else SHARED_POOL
 
 

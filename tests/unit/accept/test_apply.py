@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from rigshift import labels
 from rigshift.model import SiteError
 from rigshift.render.inventory import host_vars
 from rigshift.site import Site
@@ -152,16 +153,18 @@ labels_mod = load("kubernetes", "filter_plugins/node_labels.py")
 
 def node_labels(site: Site, rig: str) -> dict[str, object]:
     facts = host_vars(site.model, site.assessment)[rig]
-    return labels_mod.plan_node_labels(facts["rigshift_gpus"], facts["rigshift_gpu_class"])  # type: ignore[no-any-return]
+    return labels_mod.plan_node_labels(  # type: ignore[no-any-return]
+        facts["rigshift_gpus"], facts["rigshift_gpu_class"], labels.vocabulary()
+    )
 
 
 def test_a_rig_holding_a_failed_card_is_labelled_and_tainted_until_it_is_pulled(
     site_dir: Path,
 ) -> None:
     out = node_labels(accepted(site_dir, gpu(0), gpu(1), FAILED, DEGRADED, gpu(4)), "r1")
-    assert out["labels"]["rigshift.io/gpu-acceptance"] == "failed"  # type: ignore[index]
-    assert out["labels"]["rigshift.io/gpu-count"] == "6"  # type: ignore[index]  # 3+1 kept 3090s, 2 1070s
-    assert "rigshift.io/gpu-acceptance=failed:NoSchedule" in out["taints"]  # type: ignore[operator]
+    assert out["labels"][labels.GPU_ACCEPTANCE_LABEL] == "failed"  # type: ignore[index]
+    assert out["labels"][labels.GPU_COUNT_LABEL] == "6"  # type: ignore[index]  # 3+1 kept 3090s, 2 1070s
+    assert f"{labels.GPU_ACCEPTANCE_LABEL}=failed:NoSchedule" in out["taints"]  # type: ignore[operator]
 
 
 @pytest.mark.parametrize(
@@ -177,7 +180,7 @@ def test_the_acceptance_label_says_the_worst_of_the_rig(
     state: str,  # type: ignore[type-arg]
 ) -> None:
     out = node_labels(accepted(site_dir, *cards), "r1")
-    assert out["labels"]["rigshift.io/gpu-acceptance"] == state  # type: ignore[index]
+    assert out["labels"][labels.GPU_ACCEPTANCE_LABEL] == state  # type: ignore[index]
     assert not any("gpu-acceptance" in t for t in out["taints"])  # type: ignore[attr-defined]
 
 
@@ -185,4 +188,4 @@ def test_a_rig_whose_every_card_passed_is_labelled_passed(site_dir: Path) -> Non
     three_060 = [gpu(i, pci_id="10de:2503", name="NVIDIA GeForce RTX 3060") for i in range(2)]
     write(site_dir / "generated" / "acceptance", "r3", record(*three_060))
     out = node_labels(Site.load(site_dir), "r3")
-    assert out["labels"]["rigshift.io/gpu-acceptance"] == "passed"  # type: ignore[index]
+    assert out["labels"][labels.GPU_ACCEPTANCE_LABEL] == "passed"  # type: ignore[index]

@@ -16,6 +16,7 @@ import celpy
 import pytest
 
 from rigshift.components.admission import GPU_ENV, NODES_LABEL, TENANT_LABEL, policies
+from rigshift.labels import NODE_POOL_LABEL
 
 CEL = celpy.Environment()
 RESEARCH = {
@@ -48,7 +49,7 @@ def pod(**spec: Any) -> dict[str, Any]:
         "containers": [
             {"name": "train", "image": "pytorch", "resources": {"limits": {"nvidia.com/gpu": "1"}}}
         ],
-        "nodeSelector": {TENANT_LABEL: "research"},
+        "nodeSelector": {NODE_POOL_LABEL: "research"},
     }
     return {"apiVersion": "v1", "kind": "Pod", "spec": base | spec}
 
@@ -81,8 +82,10 @@ def test_a_tenant_pod_may_not_pick_a_runtime_class() -> None:
 
 
 def test_a_tenant_pod_runs_only_on_its_own_pool() -> None:
-    [elsewhere] = verdicts("rigshift-tenant-nodes", pod(nodeSelector={TENANT_LABEL: "studio"}))
-    assert elsewhere.endswith(f"{TENANT_LABEL}=research only: set that nodeSelector")
+    [elsewhere] = verdicts("rigshift-tenant-nodes", pod(nodeSelector={NODE_POOL_LABEL: "studio"}))
+    assert elsewhere.endswith(f"{NODE_POOL_LABEL}=research only: set that nodeSelector")
+    # The pool label of earlier versions, which a node could set on itself, selects nothing.
+    assert verdicts("rigshift-tenant-nodes", pod(nodeSelector={"rigshift.io/tenant": "research"}))
     assert verdicts("rigshift-tenant-nodes", pod(nodeSelector={"kubernetes.io/os": "linux"}))
     no_selector = pod()
     del no_selector["spec"]["nodeSelector"]

@@ -19,6 +19,7 @@ from rigshift.components.gpu_operator import (
     driver_resources,
     gpu_operator_values,
 )
+from rigshift.labels import GPU_CLASS_LABEL
 from rigshift.plan import assess
 from rigshift.releases import GPU_OPERATOR, compat
 from rigshift.site import Site
@@ -106,7 +107,7 @@ def test_container_mode_gives_each_class_its_driver_branch() -> None:
     table = compat()
     assert drivers["legacy"]["version"] == table.branches["580"].container_version
     assert drivers["train"]["version"] == table.branches["595"].container_version
-    assert drivers["legacy"]["nodeSelector"] == {"rigshift.io/gpu-class": "legacy"}
+    assert drivers["legacy"]["nodeSelector"] == {GPU_CLASS_LABEL: "legacy"}
 
 
 def test_a_geforce_site_uses_the_proprietary_module_no_mig_and_no_profiling_metrics() -> None:

@@ -8,9 +8,11 @@ follow the NVRM Xid and pcieport AER message formats.
 
 from __future__ import annotations
 
+from rigshift import labels
 from tests.unit.playbooks.plugins import load
 
 gpu = load("gpu_stack", "filter_plugins/gpu_health.py")
+node_labels = load("kubernetes", "filter_plugins/node_labels.py")
 
 SMI = """\
 0, 00000000:01:00.0, NVIDIA GeForce RTX 3090, 4, 1, 16, 1
@@ -56,14 +58,36 @@ def test_kernel_log_errors_are_counted() -> None:
 def test_health_turns_into_labels_and_taints() -> None:
     health = gpu.health_labels(gpu.nvidia_smi_links(SMI), gpu.kernel_gpu_errors(KERNEL))
     assert health["labels"] == {
-        "rigshift.io/pcie-gen": "4",  # from the max field: idle cards report Gen1 now
-        "rigshift.io/pcie-width": "1",
-        "rigshift.io/pcie-degraded": "true",  # card 0 runs x1 in an x16-capable link
+        "pcie_gen": "4",  # from the max field: idle cards report Gen1 now
+        "pcie_width": "1",
+        "pcie_degraded": "true",  # card 0 runs x1 in an x16-capable link
     }
     # Xid 79 (fallen off the bus) taints; Xid 13 (one application's fault) does not.
     assert health["taints"] == [
-        "rigshift.io/gpu-xid=79:NoSchedule",
-        "rigshift.io/pcie-aer=uncorrected:NoSchedule",
+        "gpu_xid=79:NoSchedule",
+        "pcie_aer=uncorrected:NoSchedule",
+    ]
+
+
+def test_the_kubernetes_phase_takes_every_health_label_and_taint_the_gpu_phase_writes() -> None:
+    # The record names labels and taints; the kubernetes phase turns the names into keys and
+    # refuses any name outside the health allowlist: whatever this role writes must pass.
+    health = gpu.health_labels(gpu.nvidia_smi_links(SMI), gpu.kernel_gpu_errors(KERNEL))
+    assert set(health["labels"]) == set(labels.HEALTH_LABELS)
+    applied = node_labels.health_node_labels(health, labels.vocabulary())
+    assert applied["labels"] == {
+        labels.PCIE_GEN_LABEL: "4",
+        labels.PCIE_WIDTH_LABEL: "1",
+        labels.PCIE_DEGRADED_LABEL: "true",
+    }
+    assert applied["taints"] == [
+        f"{labels.GPU_XID_TAINT}=79:NoSchedule",
+        f"{labels.PCIE_AER_TAINT}=uncorrected:NoSchedule",
+    ]
+    # Several fatal Xids in one taint value: still a label value.
+    many = gpu.health_labels([], {"xid": {"48": 1, "79": 2, "94": 1}, "aer": {}})
+    assert node_labels.health_node_labels(many, labels.vocabulary())["taints"] == [
+        f"{labels.GPU_XID_TAINT}=48-79-94:NoSchedule"
     ]
 
 

@@ -9,13 +9,26 @@ from typing import Any
 import jinja2
 import yaml
 
+from rigshift import labels
 from tests.unit.playbooks.plugins import ROLES, load
 
-labels_mod = load("kubernetes", "filter_plugins/node_labels.py")
 tokens_mod = load("kubernetes", "filter_plugins/join_token.py")
 DEFAULTS = yaml.safe_load((ROLES / "kubernetes" / "defaults" / "main.yml").read_text())
 ADDRESSES = {"s1": "10.0.0.11", "s2": "10.0.0.12", "s3": "10.0.0.13", "a1": "10.0.0.21"}
-LABELS = {"labels": {"rigshift.io/gpu-class": "infer"}, "taints": []}
+# What the role works out for a legacy rig of the research pool with a failing riser.
+LABELS = {
+    "labels": {
+        labels.NODE_POOL_LABEL: "research",
+        labels.GPU_CLASS_LABEL: "legacy",
+        labels.GPU_MODEL_LABEL: "GTX-1070",
+        labels.PCIE_DEGRADED_LABEL: "true",
+        labels.DEVICE_PLUGIN_CONFIG_LABEL: "legacy",
+    },
+    "taints": [
+        f"{labels.GPU_CLASS_LABEL}=legacy:NoSchedule",
+        f"{labels.GPU_XID_TAINT}=79:NoSchedule",
+    ],
+}
 
 
 def config(distribution: str, host: str, vip: str = "10.0.0.10") -> tuple[str, dict[str, Any]]:
@@ -24,7 +37,6 @@ def config(distribution: str, host: str, vip: str = "10.0.0.10") -> tuple[str, d
         trim_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.filters["label_args"] = labels_mod.label_args
     servers = ["s1", "s2", "s3"]
     text = env.get_template("config.yaml.j2").render(
         inventory_hostname=host,
@@ -228,3 +240,64 @@ def test_servers_admit_pods_with_their_namespaces_node_selector_and_no_external_
         ]
         _, agent = config(distribution, "a1")
         assert "kube-apiserver-arg" not in agent
+
+
+# The labels NodeRestriction lets a kubelet set on its own Node (k8s.io/kubelet/pkg/apis
+# IsKubeletLabel, and any key outside the kubernetes.io and k8s.io namespaces): a label a node's
+# own config may hold is one the node may change whenever it likes.
+KUBELET_LABELS = {
+    "kubernetes.io/hostname",
+    "kubernetes.io/arch",
+    "kubernetes.io/os",
+    "beta.kubernetes.io/arch",
+    "beta.kubernetes.io/os",
+    "beta.kubernetes.io/instance-type",
+    "node.kubernetes.io/instance-type",
+    "failure-domain.beta.kubernetes.io/region",
+    "failure-domain.beta.kubernetes.io/zone",
+    "topology.kubernetes.io/region",
+    "topology.kubernetes.io/zone",
+}
+KUBELET_NAMESPACES = ("kubelet.kubernetes.io", "node.kubernetes.io")
+
+
+def kubelet_may_set(key: str) -> bool:
+    namespace = key.partition("/")[0] if "/" in key else ""
+    kubernetes = any(
+        namespace == ns or namespace.endswith("." + ns) for ns in ("kubernetes.io", "k8s.io")
+    )
+    return (
+        not kubernetes
+        or key in KUBELET_LABELS
+        or any(namespace == ns or namespace.endswith("." + ns) for ns in KUBELET_NAMESPACES)
+    )
+
+
+def test_no_node_config_sets_a_label_of_rigshifts() -> None:
+    # A node's labels choose what it is sent (its pool gets that tenant's pods and Secrets): a
+    # label in its own config would be the rig's to set, and to change, so a compromised rig
+    # could move into another tenant's pool. The control machine applies them (tasks/labels.yml).
+    for distribution in ("rke2", "k3s"):
+        for host in ("s1", "s2", "a1"):
+            _, cfg = config(distribution, host)
+            assert "node-label" not in cfg, (distribution, host)
+            settings = yaml.safe_dump({k: v for k, v in cfg.items() if k != "node-taint"})
+            assert "node-labels" not in settings  # nor through a kubelet-arg
+            assert not [key for key in LABELS["labels"] if key in settings]
+
+
+def test_rigshifts_node_labels_are_ones_no_kubelet_may_set() -> None:
+    for key in [*labels.NODE_LABELS.values(), *labels.NODE_TAINTS.values()]:
+        if key == labels.DEVICE_PLUGIN_CONFIG_LABEL:
+            continue  # NVIDIA's key: it only picks the node's own time-slicing config
+        assert key.startswith("node-restriction.kubernetes.io/"), key
+        assert not kubelet_may_set(key), key
+    # Sanity of the rule: what a kubelet sets itself, and the pool key of earlier versions.
+    assert kubelet_may_set("kubernetes.io/hostname") and kubelet_may_set("rigshift.io/tenant")
+
+
+def test_a_node_registers_with_rigshifts_taints() -> None:
+    # Taints only keep pods away, and a kubelet cannot change them once it has registered.
+    for host in ("s2", "a1"):
+        _, cfg = config("rke2", host)
+        assert cfg["node-taint"] == LABELS["taints"]

@@ -14,6 +14,7 @@ import pytest
 
 from rigshift.components.admission import NODES_LABEL, TENANT_LABEL
 from rigshift.components.tenancy import TenantArgs, check_tenant_name
+from rigshift.labels import NODE_POOL_LABEL
 from rigshift.model.schema import RESERVED_NAMESPACES
 from rigshift.plan import SHARED_POOL, tenant_shares
 from rigshift.preview import Preview, run_offline, validate
@@ -103,11 +104,13 @@ def test_no_two_tenants_share_a_time_sliced_node(farm: Preview) -> None:
             owners[node] = share.name
     for tenant in model.tenants:
         namespace = named(farm, "Namespace", tenant.name)["metadata"]
-        # Its pods may run on its own nodes only (node label rigshift.io/tenant=<name>).
+        # Its pods may run on its own nodes only (node pool label <name>), a label no node can
+        # set on itself.
         assert namespace["labels"][NODES_LABEL] == tenant.name
         assert namespace["annotations"]["scheduler.alpha.kubernetes.io/node-selector"] == (
-            f"{TENANT_LABEL}={tenant.name}"
+            f"{NODE_POOL_LABEL}={tenant.name}"
         )
+        assert NODE_POOL_LABEL.startswith("node-restriction.kubernetes.io/")
 
 
 def test_the_gpu_quota_counts_what_the_tenants_nodes_hold_and_says_in_what(farm: Preview) -> None:

@@ -80,8 +80,11 @@ def kernel_gpu_errors(text: str) -> dict[str, Any]:
 
 
 def health_labels(links: list[dict[str, Any]], errors: dict[str, Any]) -> dict[str, Any]:
-    """Node labels and taints from the health facts.
+    """Node labels and taints from the health facts, by name (`pcie_gen`, `gpu_xid`, ...).
 
+    They are written to the rig's fact file, which the rig itself can change: the kubernetes
+    phase turns the names into label and taint keys on the control machine and refuses any name
+    or value a health record may not set (rigshift.labels.HEALTH_LABELS, HEALTH_TAINTS).
     An idle card reports its current link generation as 1, so the generation label uses the
     max field; the width does not drop at idle, so a current width below the max is a riser or
     slot fault worth a label.
@@ -92,21 +95,21 @@ def health_labels(links: list[dict[str, Any]], errors: dict[str, Any]) -> dict[s
         gens = [link["gen_max"] for link in links if link["gen_max"]]
         widths = [link["width_current"] for link in links if link["width_current"]]
         if gens:
-            labels["rigshift.io/pcie-gen"] = str(min(gens))
+            labels["pcie_gen"] = str(min(gens))
         if widths:
-            labels["rigshift.io/pcie-width"] = str(min(widths))
+            labels["pcie_width"] = str(min(widths))
         degraded = [
             link
             for link in links
             if link["width_current"] and link["width_max"]
             if link["width_current"] < link["width_max"]
         ]
-        labels["rigshift.io/pcie-degraded"] = "true" if degraded else "false"
+        labels["pcie_degraded"] = "true" if degraded else "false"
     fatal = sorted(int(code) for code in errors.get("xid", {}) if int(code) in FATAL_XIDS)
     if fatal:
-        taints.append(f"rigshift.io/gpu-xid={'-'.join(map(str, fatal))}:NoSchedule")
+        taints.append(f"gpu_xid={'-'.join(map(str, fatal))}:NoSchedule")
     if errors.get("aer", {}).get("uncorrected"):
-        taints.append("rigshift.io/pcie-aer=uncorrected:NoSchedule")
+        taints.append("pcie_aer=uncorrected:NoSchedule")
     return {"labels": labels, "taints": taints}
 
 
