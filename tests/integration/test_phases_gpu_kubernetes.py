@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 from phase_runner import etc_digest, read, run_phase
 
+from rigshift import labels
 from rigshift.lab import Lab
 
 CONFIG = "/etc/rancher/rke2/config.yaml"
@@ -65,11 +66,9 @@ def test_kubernetes_phase_writes_configs_and_reports_missing_artifacts(
     assert server["tls-san"][0] == "198.18.0.10"  # the API VIP first
     assert "server" not in server  # the first server initialises the cluster
     assert server["token-file"] == "/etc/rancher/rke2/cluster-token"
-    assert "rigshift.io/gpu-class=train" in server["node-label"]
-    assert "rigshift.io/gpu-model=RTX-3090" in server["node-label"]
-    assert "rigshift.io/gpu-vram-gb=24" in server["node-label"]
-    # The lab site time-slices its GPUs: the node selects its class's device-plugin config.
-    assert "nvidia.com/device-plugin.config=train" in server["node-label"]
+    # A kubelet may change labels on its own Node: it sets none of rigshift's. The control
+    # machine applies them (under node-restriction.kubernetes.io/) once there is a cluster.
+    assert "node-label" not in server
     assert server["disable"] == ["rke2-traefik", "rke2-ingress-nginx"]
     # The server's scheduler bin-packs GPUs from a file mounted into its static pod.
     assert server["kube-scheduler-arg"] == ["config=/etc/rancher/rke2/scheduler.yaml"]
@@ -81,11 +80,9 @@ def test_kubernetes_phase_writes_configs_and_reports_missing_artifacts(
     agent = yaml.safe_load(read(lab, "lab-2", CONFIG))
     assert agent["server"] == "https://198.18.0.10:9345"  # the agent joins through the API VIP
     assert "tls-san" not in agent
-    assert "rigshift.io/gpu-class=legacy" in agent["node-label"]
-    # lab-2 belongs to the tenant research; the server serves no tenant pool.
-    assert "rigshift.io/tenant=research" in agent["node-label"]
-    assert not [label for label in server["node-label"] if label.startswith("rigshift.io/tenant=")]
-    assert agent["node-taint"] == ["rigshift.io/gpu-class=legacy:NoSchedule"]
+    assert "node-label" not in agent
+    # Legacy (Pascal) nodes register tainted: only pods that tolerate the class land there.
+    assert agent["node-taint"] == [f"{labels.GPU_CLASS_LABEL}=legacy:NoSchedule"]
     # The first server makes the server and agent tokens, root-only, never in the output; the
     # agent holds neither: it waits for the secure token the running first server would write.
     for name in ("cluster-token", "agent-token"):

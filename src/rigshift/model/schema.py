@@ -357,8 +357,8 @@ RESERVED_NAMESPACES = frozenset(
 )
 
 
-# The value of the node label `rigshift.io/tenant` (and of the namespace label
-# `rigshift.io/nodes`) on GPU nodes no tenant owns: a tenant of that name would share them.
+# The node pool (rigshift.labels.NODE_POOL_LABEL, and the namespace label `rigshift.io/nodes`)
+# of GPU nodes no tenant owns: a tenant of that name would share them.
 SHARED_POOL = "shared"
 # Grafana keeps a dashboard uid of at most 40 characters: `rigshift-tenant-<name>` is cut there.
 DASHBOARD_UID_LENGTH = 40

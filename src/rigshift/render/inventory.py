@@ -48,7 +48,7 @@ def host_vars(site: SiteModel, assessment: Assessment) -> dict[str, dict[str, An
 
 
 def node_pools(site: SiteModel, assessment: Assessment) -> dict[str, str]:
-    """Rig -> the tenant pool it serves (node label `rigshift.io/tenant`): its owner, or the
+    """Rig -> the tenant pool it serves (rigshift.labels.NODE_POOL_LABEL): its owner, or the
     shared pool for every other rig that keeps GPUs. Control-plane servers join no pool
     (the model refuses a tenant that names one): tenants' pods stay off the servers."""
     owners = {node: s.name for s in tenant_shares(site, assessment).values() for node in s.nodes}
