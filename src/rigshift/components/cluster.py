@@ -21,6 +21,7 @@ from rigshift.releases import Chart
 METALLB_NAMESPACE = "metallb-system"
 GPU_OPERATOR_NAMESPACE = "gpu-operator"
 MONITORING_NAMESPACE = "monitoring"
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every namespace
 
 API_PORT = 6443
 
@@ -61,6 +62,62 @@ def system_namespace(
         ),
         opts=opts,
     )
+
+
+def platform_policies(
+    webhook_ports: list[int] | None = None, monitored: bool = True
+) -> dict[str, Any]:
+    """A platform namespace's NetworkPolicies, by name: nothing gets in but its own pods,
+    Prometheus (when the namespace has something to scrape) and the API servers' calls to its
+    admission webhooks.
+
+    The webhooks are open on their ports alone, from any address: the API server's call
+    reaches a pod on another node from the node's overlay address once kube-proxy masquerades
+    it, which no ipBlock can name in advance. Only ingress is denied: the components call the
+    API, the registries and each other, and tenants' own policies already keep tenants out.
+    """
+    everything: dict[str, Any] = {}
+    found: dict[str, Any] = {
+        "default-deny-ingress": {"podSelector": everything, "policyTypes": ["Ingress"]},
+        "allow-same-namespace": {
+            "podSelector": everything,
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"podSelector": everything}]}],
+        },
+    }
+    if monitored:
+        monitoring = {"matchLabels": {NAMESPACE_NAME_LABEL: MONITORING_NAMESPACE}}
+        found["allow-monitoring"] = {
+            "podSelector": everything,
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"namespaceSelector": monitoring}]}],
+        }
+    if webhook_ports:
+        found["allow-webhooks"] = {
+            "podSelector": everything,
+            "policyTypes": ["Ingress"],
+            "ingress": [{"ports": [{"protocol": "TCP", "port": port} for port in webhook_ports]}],
+        }
+    return found
+
+
+def namespace_policies(
+    resource_name: str,
+    namespace: k8s.core.v1.Namespace,
+    policies: dict[str, Any],
+    opts: pulumi.ResourceOptions,
+) -> None:
+    """The NetworkPolicies `policies` names, in `namespace`, created after it."""
+    in_namespace = pulumi.ResourceOptions.merge(
+        opts, pulumi.ResourceOptions(depends_on=[namespace])
+    )
+    for policy, spec in policies.items():
+        k8s.networking.v1.NetworkPolicy(
+            f"{resource_name}-{policy}",
+            metadata={"name": policy, "namespace": namespace.metadata.name},
+            spec=spec,
+            opts=in_namespace,
+        )
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,8 @@ from rigshift.components.cluster import (
     RUNTIME_DEFAULT_SECCOMP,
     ChartSource,
     helm_release,
+    namespace_policies,
+    platform_policies,
     system_namespace,
 )
 from rigshift.labels import GPU_CLASS_LABEL as GPU_CLASS_LABEL  # storage tolerates it too
@@ -297,6 +299,7 @@ class GpuOperator(pulumi.ComponentResource):
         super().__init__("rigshift:index:GpuOperator", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         namespace = system_namespace(f"{name}-namespace", GPU_OPERATOR_NAMESPACE, child)
+        namespace_policies(name, namespace, gpu_operator_policies(), child)
         configs = [
             k8s.core.v1.ConfigMap(
                 f"{name}-dcgm-metrics",
@@ -337,6 +340,12 @@ class GpuOperator(pulumi.ComponentResource):
                 opts=after_release,
             )
         self.register_outputs({"values": self.values})
+
+
+def gpu_operator_policies() -> dict[str, Any]:
+    """Nothing outside the namespace calls the operator's pods but Prometheus (DCGM exporter,
+    the operator's and node status exporter's metrics); the operator has no webhook."""
+    return platform_policies()
 
 
 def _after(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:

@@ -24,6 +24,8 @@ from rigshift.components.cluster import (
     RUNTIME_DEFAULT_SECCOMP,
     ChartSource,
     helm_release,
+    namespace_policies,
+    platform_policies,
     resources,
     system_namespace,
 )
@@ -33,6 +35,8 @@ from rigshift.model.schema import parse_pool_entry
 from rigshift.releases import METALLB
 
 POOL_NAME = "rigshift"
+# The controller's validating webhook (the chart's metallb-webhook-service targets it).
+METALLB_WEBHOOK_PORT = 9443
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,12 @@ def metallb_values(bgp: bool) -> dict[str, Any]:
     }
 
 
+def metallb_policies() -> dict[str, Any]:
+    """The speakers (and FRR-K8s) run on the host network, which no policy sees: these cover
+    the controller, its webhook and its metrics."""
+    return platform_policies([METALLB_WEBHOOK_PORT])
+
+
 class Network(pulumi.ComponentResource):
     """MetalLB, its address pool and how the pool is announced."""
 
@@ -134,6 +144,7 @@ class Network(pulumi.ComponentResource):
         super().__init__("rigshift:index:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         namespace = system_namespace(f"{name}-namespace", METALLB_NAMESPACE, child)
+        namespace_policies(name, namespace, metallb_policies(), child)
         release = helm_release(
             f"{name}-metallb",
             METALLB,

@@ -26,6 +26,8 @@ from rigshift.components.cluster import (
     RUNTIME_DEFAULT_SECCOMP,
     ChartSource,
     helm_release,
+    namespace_policies,
+    platform_policies,
     resources,
     system_namespace,
 )
@@ -45,6 +47,9 @@ LOCAL_PATH_FALLBACK = "/var/lib/rigshift/local-path"
 LOCAL_PATH_NAMESPACE = "local-path-storage"
 LONGHORN_DISK_LABEL = "node.longhorn.io/create-default-disk"
 LONGHORN_DISKS_ANNOTATION = "node.longhorn.io/default-disks-config"
+# longhorn-manager's admission (and conversion) webhook port, its containerPort `admission-wh`.
+LONGHORN_WEBHOOK_PORT = 9502
+NFS_PORT = 2049
 
 
 def cluster_nodes(site: SiteModel, assessment: Assessment) -> list[str]:
@@ -214,6 +219,28 @@ def ceph_cluster_values(args: StorageArgs) -> dict[str, Any]:
     }
 
 
+def longhorn_policies() -> dict[str, Any]:
+    """Longhorn's pods talk to each other (engines to replicas across nodes, the CSI plugin to
+    the manager); from outside only Prometheus, the webhook and NFS reach them. The manager's
+    API (9500) deletes volumes on an unauthenticated call: only the namespace's own pods.
+
+    A ReadWriteMany volume is an NFS export of its share-manager pod, mounted by the kubelet
+    of whichever node runs the consumer: from the node's own or its overlay address."""
+    found = platform_policies([LONGHORN_WEBHOOK_PORT])
+    found["allow-nfs"] = {
+        "podSelector": {"matchLabels": {"longhorn.io/component": "share-manager"}},
+        "policyTypes": ["Ingress"],
+        "ingress": [{"ports": [{"protocol": "TCP", "port": NFS_PORT}]}],
+    }
+    return found
+
+
+def local_path_policies() -> dict[str, Any]:
+    """The provisioner only calls the API and its helper pods only touch the host: nothing
+    needs to reach them."""
+    return platform_policies(monitored=False)
+
+
 class Storage(pulumi.ComponentResource):
     """The storage backend and the cluster's default StorageClass."""
 
@@ -227,6 +254,7 @@ class Storage(pulumi.ComponentResource):
         if args.backend == "longhorn":
             self.storage_class = "longhorn"
             namespace = system_namespace(f"{name}-namespace", "longhorn-system", child)
+            namespace_policies(name, namespace, longhorn_policies(), child)
             for node, annotations in longhorn_node_disks(args).items():
                 k8s.core.v1.NodePatch(
                     f"{name}-disks-{node}",
@@ -280,6 +308,7 @@ class Storage(pulumi.ComponentResource):
                 )
             else:
                 namespace = system_namespace(f"{name}-namespace", LOCAL_PATH_NAMESPACE, child)
+                namespace_policies(name, namespace, local_path_policies(), child)
                 helm_release(
                     f"{name}-local-path",
                     LOCAL_PATH_PROVISIONER,

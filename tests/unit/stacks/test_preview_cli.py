@@ -20,7 +20,7 @@ def test_preview_lists_every_resource_by_component_and_exits_0() -> None:
     need_charts()  # the lab's stack config renders from ../shared/charts
     result = CliRunner().invoke(cli, ["preview", str(ROOT / "inventories" / "lab")])
     assert result.exit_code == 0, result.output
-    for heading in ("network (5)", "storage (2)", "gpu-operator (4)", "tenancy (20)"):
+    for heading in ("network (9)", "storage (4)", "gpu-operator (7)", "tenancy (20)"):
         assert heading in result.output
     # Every release rendered with the real helm from the lab's charts folder, with its counts.
     assert "gpu-operator v26.7.0 -> ns gpu-operator: 36 objects" in result.output
