@@ -6,7 +6,9 @@ with a password stop the baseline before any change. Then lab-1 is the cluster's
 an agent, lab-3 a rig that stays out of the cluster but sits on the same management network
 (198.18.0.0/24). After the baseline phase, listeners on lab-1 stand in for the services (no
 Kubernetes runs in the lab) and the other two hosts try to reach them over the management
-network; the converge's own address may offer more keys than anyone else.
+network; the converge's own address may offer more keys than anyone else. Then routed
+traffic: a stand-in pod behind lab-1, reached directly, through a NodePort and through a
+load-balancer address (the stand-ins are described where they are built).
 
 Last, on the same firewalled hosts, the API VIP: all three hosts become servers (the baseline
 again, with each as a peer: its firewall accepts VRRP between servers only), keepalived holds
@@ -144,6 +146,120 @@ def test_the_converge_may_offer_several_keys_where_others_get_three(
         stdin=subprocess.DEVNULL,
     )
     assert login.returncode == 0, login.stderr
+
+
+# Routed traffic (the forward chain). STAND-INS: no Kubernetes runs in the lab, so a network
+# namespace on the build machine, wired to lab-1 by a veth pair as a CNI wires a pod, stands in
+# for a pod (POD_ADDRESS in the pod network); an nft table on lab-1 stands in for kube-proxy's
+# DNAT of a NodePort and of a load-balancer address to that pod. The forward chain judges the
+# rewritten packets as it would kube-proxy's. lab-3 (management network, no cluster node) is
+# the site's one NodePort source; the lab's switch namespace is a machine that is neither.
+POD_ADDRESS = "10.42.7.5"
+POD_GATEWAY = "10.42.7.1"
+POD_PORT = 8080
+NODE_PORT = 30090
+LOAD_BALANCER = "198.18.0.200"  # the first address of the lab's load_balancer_pool
+KUBE_PROXY_STAND_IN = f"""
+table ip rigshift-test-kube-proxy {{
+  chain prerouting {{
+    type nat hook prerouting priority dstnat;
+    tcp dport {NODE_PORT} dnat to {POD_ADDRESS}:{POD_PORT}
+    ip daddr {LOAD_BALANCER} tcp dport 80 dnat to {POD_ADDRESS}:{POD_PORT}
+  }}
+}}
+"""
+
+
+@pytest.fixture(scope="module")
+def pod(firewalled: Lab) -> Iterator[Lab]:
+    """lab-1 with the NodePort source from the site (the baseline's firewall again), a stand-in
+    pod behind it and kube-proxy's stand-in; lab-2 and lab-3 route the pod network via lab-1."""
+    lab = firewalled
+    sources = {"baseline_firewall_nodeport_sources": ["198.18.0.13"]}
+    run = run_phase(lab, "baseline", "--tags", "firewall", extravars=sources)
+    assert run.rc == 0, run.output[-3000:]
+    node = lab.host("lab-1")
+    netns = f"{lab.name}-pod"
+    subprocess.run(["ip", "netns", "add", netns], check=True)
+    listener = None
+    try:
+        for argv in (
+            ["ip", "link", "add", "rs-pod", "netns", node.netns, "type", "veth",
+             "peer", "name", "eth0", "netns", netns],
+            ["ip", "-n", node.netns, "addr", "add", f"{POD_GATEWAY}/24", "dev", "rs-pod"],
+            ["ip", "-n", node.netns, "link", "set", "rs-pod", "up"],
+            ["ip", "-n", netns, "addr", "add", f"{POD_ADDRESS}/24", "dev", "eth0"],
+            ["ip", "-n", netns, "link", "set", "eth0", "up"],
+            ["ip", "-n", netns, "link", "set", "lo", "up"],
+            ["ip", "-n", netns, "route", "add", "default", "via", POD_GATEWAY],
+            ["ip", "-n", lab.topology.switch_netns, "route", "add", f"{LOAD_BALANCER}/32",
+             "via", str(node.address)],
+        ):  # fmt: skip
+            subprocess.run(argv, check=True, capture_output=True)
+        listener = subprocess.Popen(
+            ["ip", "netns", "exec", netns, sys.executable, "-m", "http.server",
+             "--bind", POD_ADDRESS, str(POD_PORT)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        # The baseline sets it; set from outside too, where a container's /proc/sys is read-only.
+        subprocess.run(["ip", "netns", "exec", node.netns, "sysctl", "-qw",
+                        "net.ipv4.ip_forward=1"], check=True)  # fmt: skip
+        lab.exec("lab-1", ["nft", KUBE_PROXY_STAND_IN])
+        for host in ("lab-2", "lab-3"):
+            lab.exec(host, ["ip", "route", "add", "10.42.0.0/16", "via", str(node.address)])
+        deadline = time.monotonic() + 10
+        while not _routed(lab, "lab-1", POD_ADDRESS, POD_PORT):  # lab-1's own: no forwarding
+            assert time.monotonic() < deadline, "the stand-in pod never answered on lab-1"
+            time.sleep(0.2)
+        yield lab
+    finally:
+        if listener is not None:
+            listener.terminate()
+            listener.wait(timeout=10)
+        for host in ("lab-2", "lab-3"):
+            if lab.running(host):
+                lab.exec(host, ["ip", "route", "del", "10.42.0.0/16"], check=False)
+        if lab.running("lab-1"):
+            lab.exec("lab-1", ["nft", "delete", "table", "ip", "rigshift-test-kube-proxy"],
+                     check=False)  # fmt: skip
+        subprocess.run(["ip", "-n", lab.topology.switch_netns, "route", "del",
+                        f"{LOAD_BALANCER}/32"], check=False)  # fmt: skip
+        subprocess.run(["ip", "netns", "del", netns], check=False)  # the veth pair goes with it
+
+
+def _routed(lab: Lab, source: str, target: str, port: int) -> bool:
+    """Whether `source` (a lab host, or "switch": the lab's switch namespace) connects."""
+    if source == "switch":
+        argv = ["ip", "netns", "exec", lab.topology.switch_netns, sys.executable]
+        probe = [*argv, "-c", PROBE, target, str(port)]
+        return subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+    done = lab.exec(source, ["python3", "-c", PROBE, target, str(port)], check=False)
+    return done.returncode == 0
+
+
+def test_a_machine_on_the_management_network_cannot_route_to_pods(pod: Lab) -> None:
+    assert _routed(pod, "lab-2", POD_ADDRESS, POD_PORT)  # a cluster node: the path works
+    assert not _routed(pod, "lab-3", POD_ADDRESS, POD_PORT)
+
+
+def test_nodeports_are_routed_to_their_pods_from_the_sites_sources_only(pod: Lab) -> None:
+    node = str(pod.host("lab-1").address)
+    assert _routed(pod, "lab-3", node, NODE_PORT)  # kubernetes.nodeport_sources
+    assert not _routed(pod, "switch", node, NODE_PORT)
+
+
+def test_load_balancer_addresses_are_routed_to_their_pods_for_anyone(pod: Lab) -> None:
+    assert _routed(pod, "switch", LOAD_BALANCER, 80)
+
+
+def test_the_forward_chain_is_loaded_and_ssh_still_answers(pod: Lab) -> None:
+    rules = pod.exec("lab-1", ["nft", "list", "chain", "inet", "rigshift", "forward"]).stdout
+    assert "policy drop" in rules
+    assert "meta l4proto tcp ct original proto-dst 30000-32767 accept" in rules
+    # The rollback reloads what nft lists: the listing of the whole table must parse.
+    saved = "nft list table inet rigshift > /run/rigshift-listed.nft"
+    pod.exec("lab-1", ["sh", "-c", f"{saved} && nft -c -f /run/rigshift-listed.nft"])
+    assert _reaches(pod, "lab-3", 22)
 
 
 VIP = "198.18.0.10"

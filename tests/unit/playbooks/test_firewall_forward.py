@@ -4,6 +4,7 @@ through it (tests/integration/test_firewall.py)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -53,11 +54,12 @@ def test_routed_traffic_is_dropped_unless_it_is_the_clusters_own() -> None:
 
 
 def test_nodeports_are_routed_from_their_sources_by_the_port_the_client_asked_for() -> None:
-    rules = render(baseline_firewall_nodeport_sources=["10.40.9.0/24"])
-    assert (
-        "ip saddr { 10.40.9.0/24 } ct status dnat meta l4proto { tcp, udp } "
-        "ct original proto-dst 30000-32767 accept"
-    ) in chain(rules, "forward")
+    forward = chain(render(baseline_firewall_nodeport_sources=["10.40.9.0/24"]), "forward")
+    for proto in ("tcp", "udp"):
+        assert (
+            f"ip saddr {{ 10.40.9.0/24 }} ct status dnat meta l4proto {proto} "
+            "ct original proto-dst 30000-32767 accept"
+        ) in forward
 
 
 def test_load_balancer_addresses_are_routed_for_anyone() -> None:
@@ -77,14 +79,30 @@ def test_the_forward_chain_leaves_the_input_chain_as_it_was() -> None:
     assert not [rule for rule in chain(render(), "forward") if "dport" in rule]
 
 
+FULL = {
+    "baseline_firewall_nodeport_sources": ["10.40.9.0/24", "10.40.0.7"],
+    "baseline_firewall_load_balancer_pool": ["10.40.200.0/24", "10.40.201.1-10.40.201.9"],
+}
+
+
 @pytest.mark.skipif(shutil.which("nft") is None, reason="nft is not installed here")
 def test_nft_accepts_the_rules(tmp_path: Path) -> None:
     rules = tmp_path / "rigshift.nft"
-    rules.write_text(
-        render(
-            baseline_firewall_nodeport_sources=["10.40.9.0/24", "10.40.0.7"],
-            baseline_firewall_load_balancer_pool=["10.40.200.0/24", "10.40.201.1-10.40.201.9"],
-        )
-    )
+    rules.write_text(render(**FULL))
     checked = subprocess.run(["nft", "-c", "-f", str(rules)], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
+
+
+@pytest.mark.skipif(
+    shutil.which("nft") is None or shutil.which("unshare") is None or os.geteuid() != 0,
+    reason="needs nft, unshare and root (a network namespace of its own)",
+)
+def test_what_nft_lists_loads_again_as_the_rollback_does(tmp_path: Path) -> None:
+    """The rollback saves `nft list table inet rigshift` and loads it: the listing must parse."""
+    rules = tmp_path / "rigshift.nft"
+    rules.write_text(render(**FULL))
+    script = f"nft -f {rules} && nft list table inet rigshift > {tmp_path}/saved.nft && "
+    script += f"nft delete table inet rigshift && nft -f {tmp_path}/saved.nft"
+    done = subprocess.run(["unshare", "--net", "sh", "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "[invalid type]" not in (tmp_path / "saved.nft").read_text()
