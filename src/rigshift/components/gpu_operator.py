@@ -48,7 +48,7 @@ from rigshift.components.cluster import (
     platform_policies,
     system_namespace,
 )
-from rigshift.labels import GPU_CLASS_LABEL as GPU_CLASS_LABEL  # storage tolerates it too
+from rigshift.labels import GPU_CLASS_LABEL
 from rigshift.model import SiteModel
 from rigshift.plan import KEPT, Assessment
 from rigshift.releases import GPU_OPERATOR, compat

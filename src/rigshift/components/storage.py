@@ -31,7 +31,8 @@ from rigshift.components.cluster import (
     resources,
     system_namespace,
 )
-from rigshift.components.gpu_operator import GPU_CLASS_LABEL, GPU_CLASS_TOLERATION
+from rigshift.components.gpu_operator import GPU_CLASS_TOLERATION
+from rigshift.labels import GPU_CLASS_LABEL
 from rigshift.model import SiteModel
 from rigshift.plan import Assessment
 from rigshift.plan.platform import OsdHost, osd_hosts
