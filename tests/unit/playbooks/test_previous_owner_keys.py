@@ -54,6 +54,11 @@ def accounts(homes: dict[str, Path]) -> list[Any]:
     return [keys.Account(name, uid, str(home)) for uid, (name, home) in enumerate(homes.items())]
 
 
+def as_me(change: Any) -> Any:
+    """`change` owned by the test's own user (the test cannot chown to root's accounts)."""
+    return keys.Change(change.path, os.getuid(), change.kept, change.removed)
+
+
 def clean(tmp_path: Path, converge_keys: list[str], converge_user: str = "root") -> list[Any]:
     homes = rig(tmp_path)
     patterns = [".ssh/authorized_keys", f"{tmp_path}/etc/ssh/keys/%u"]
@@ -66,7 +71,7 @@ def clean(tmp_path: Path, converge_keys: list[str], converge_user: str = "root")
         converge_user,
     )
     for change in changes:
-        keys.apply(change._replace(owner=os.getuid()))
+        keys.apply(as_me(change))
     return changes
 
 
@@ -124,7 +129,7 @@ def test_a_linked_key_file_is_replaced_not_written_through(tmp_path: Path) -> No
         [keys.Account("root", 0, str(home))], {"root": [CONVERGE]}, [], ".ssh/authorized_keys", []
     )
     for change in changes:
-        keys.apply(change._replace(owner=os.getuid()))
+        keys.apply(as_me(change))
     assert not (home / ".ssh/authorized_keys").is_symlink()
     assert (home / ".ssh/authorized_keys").read_text() == f"{CONVERGE}\n"
     assert outside.read_text() == f"{CONVERGE}\n{PREVIOUS}\n"
