@@ -21,7 +21,9 @@ import pulumi_kubernetes as k8s
 
 from rigshift.components.admission import TENANT_LABEL
 from rigshift.components.cluster import (
+    LOCKED_DOWN_CONTAINER,
     MONITORING_NAMESPACE,
+    RUNTIME_DEFAULT_SECCOMP,
     ChartSource,
     helm_release,
     resources,
@@ -264,22 +266,12 @@ def observability_values(args: ObservabilityArgs) -> dict[str, Any]:
             # reaches the shared Grafana, and Grafana reads no Secret through the API.
             "rbac": {"namespaced": True, "useExistingRole": GRAFANA_SIDECAR_ROLE},
             "resources": resources("50m", "128Mi", "512Mi"),
-            "containerSecurityContext": {
-                "readOnlyRootFilesystem": True,
-                "allowPrivilegeEscalation": False,
-                "capabilities": {"drop": ["ALL"]},
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
+            "containerSecurityContext": {**LOCKED_DOWN_CONTAINER, **RUNTIME_DEFAULT_SECCOMP},
             # Grafana writes under /var/lib/grafana (the chart's volume) and /tmp.
             "extraEmptyDirMounts": [{"name": "tmp", "mountPath": "/tmp"}],
             "sidecar": {
                 "resources": resources("10m", "64Mi", "256Mi"),
-                "securityContext": {
-                    "readOnlyRootFilesystem": True,
-                    "allowPrivilegeEscalation": False,
-                    "capabilities": {"drop": ["ALL"]},
-                    "seccompProfile": {"type": "RuntimeDefault"},
-                },
+                "securityContext": {**LOCKED_DOWN_CONTAINER, **RUNTIME_DEFAULT_SECCOMP},
                 # The sidecars hold no admin credentials, so they cannot call Grafana's reload
                 # API: Grafana polls the dashboard files, and the datasources (static: the
                 # chart's Prometheus) are written by an init container before Grafana starts.
@@ -307,12 +299,8 @@ def observability_values(args: ObservabilityArgs) -> dict[str, Any]:
             # The exporter reads the host's /proc and /sys through the chart's hostPath mounts;
             # the host's PID namespace adds nothing rigshift's rules or dashboards read.
             "hostPID": False,
-            "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
-            "containerSecurityContext": {
-                "readOnlyRootFilesystem": True,
-                "allowPrivilegeEscalation": False,
-                "capabilities": {"drop": ["ALL"]},
-            },
+            "securityContext": RUNTIME_DEFAULT_SECCOMP,
+            "containerSecurityContext": LOCKED_DOWN_CONTAINER,
         },
         "prometheusOperator": {
             "resources": resources("100m", "128Mi", "512Mi"),
